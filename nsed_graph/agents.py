@@ -1,0 +1,96 @@
+"""Agents: the chat models at the table, with the metadata the broker and the audit trail need.
+
+The model object stays here, outside the graph state: the state carries only ``Agent.id``,
+so a run can be checkpointed, traced and replayed without pickling clients.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$")
+
+
+class Agent(BaseModel):
+    """One configured chat model at the deliberation table.
+
+    ``cost`` is the price of one call; ``cost_per_1k_input`` / ``cost_per_1k_output`` price the
+    tokens instead (both may be given: they add up). ``prior`` is the expected quality in [0, 1],
+    for example a benchmark score, from which the broker starts before it has telemetry.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
+
+    id: str = Field(description="Stable identifier, used in state, records and telemetry.")
+    model: BaseChatModel = Field(exclude=True, repr=False)
+    family: str = Field(default="unknown", min_length=1)
+    cost: float = Field(default=0.0, ge=0.0, description="Cost of one call.")
+    cost_per_1k_input: float = Field(default=0.0, ge=0.0)
+    cost_per_1k_output: float = Field(default=0.0, ge=0.0)
+    memory_gb: float = Field(default=0.0, ge=0.0)
+    tags: frozenset[str] = Field(default_factory=frozenset)
+    prior: float = Field(default=0.5, ge=0.0, le=1.0)
+    pinned: bool = False
+    excluded: bool = False
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _ID_PATTERN.match(value):
+            raise ValueError(
+                f"agent id {value!r} must be 1-64 characters of letters, digits, '.', '_', ':' "
+                "or '-', starting with a letter or digit"
+            )
+        return value
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _coerce_tags(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return frozenset({value})
+        return value
+
+    @model_validator(mode="after")
+    def _check_flags(self) -> Agent:
+        if self.pinned and self.excluded:
+            raise ValueError(f"agent {self.id!r} is both pinned and excluded: choose one")
+        return self
+
+    def call_cost(self, input_tokens: int, output_tokens: int) -> float:
+        """Cost of one call with the given token counts."""
+        return (
+            self.cost
+            + self.cost_per_1k_input * input_tokens / 1000.0
+            + self.cost_per_1k_output * output_tokens / 1000.0
+        )
+
+    def public_metadata(self) -> dict[str, Any]:
+        """The agent as plain data (no model object), for state, receipts and logs."""
+        return self.model_dump(mode="json")
+
+
+def index_agents(agents: Sequence[Agent]) -> dict[str, Agent]:
+    """Map ids to agents, refusing the mistakes a user can make in the list itself."""
+    if len(agents) < 2:
+        raise ValueError(
+            f"agents: NSED needs at least two agents to deliberate, got {len(agents)}; "
+            "add another Agent(...) to the list"
+        )
+    by_id: dict[str, Agent] = {}
+    for agent in agents:
+        if not isinstance(agent, Agent):
+            raise TypeError(
+                f"agents: expected Agent(...) objects, got {type(agent).__name__}; "
+                "wrap each chat model as Agent(id=..., model=...)"
+            )
+        if agent.id in by_id:
+            raise ValueError(f"agents: duplicate agent id {agent.id!r}; ids must be unique")
+        by_id[agent.id] = agent
+    if sum(1 for a in agents if not a.excluded) < 2:
+        raise ValueError("agents: fewer than two agents are not excluded; NSED needs two")
+    return by_id

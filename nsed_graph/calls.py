@@ -1,0 +1,257 @@
+"""Model calls with a timeout, bounded retries and a failure value instead of an exception.
+
+The protocol logic of a seat (ask, read the answer, ask again for the answer alone if needed) is
+written once as a generator that yields the requests it wants made and receives their outcomes.
+Two small drivers perform them: one with ``ainvoke`` for ``graph.ainvoke``/``astream``, one with
+``invoke`` for ``graph.invoke``/``stream``. Async clients are bound to the event loop that made
+them, so the sync path must not borrow the async one; this split keeps both real and shares
+everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import time
+from collections.abc import Generator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import Runnable
+from pydantic import BaseModel
+
+from nsed_graph.agents import Agent
+from nsed_graph.config import NSEDConfig
+from nsed_graph.state import CallRecord, FailureKind, FailureRecord, Phase
+
+T = TypeVar("T")
+
+Purpose = Literal["propose", "extract", "review"]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One model call a seat wants made. ``schema`` set means structured output."""
+
+    purpose: Purpose
+    messages: tuple[BaseMessage, ...]
+    schema: type[BaseModel] | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A usable reply: the text, and the parsed object for structured calls."""
+
+    text: str
+    parsed: dict[str, Any] | None
+    input_tokens: int
+    output_tokens: int
+
+
+class CallFailure(Exception):
+    """A call that stayed unusable after its retries; a value in the seat's result."""
+
+    def __init__(self, kind: FailureKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+Outcome = tuple[Any, float]
+"""What a driver got back for one attempt: (message, structured dict or exception, seconds)."""
+
+Job = Generator[list[Request], list[Outcome], T]
+
+
+@dataclass
+class CallLog:
+    """Every attempt a seat made this round, for usage, telemetry and the audit trail."""
+
+    agent: Agent
+    round: int
+    phase: Phase
+    calls: list[CallRecord] = field(default_factory=list)
+    failures: list[FailureRecord] = field(default_factory=list)
+
+    def record(
+        self, purpose: Purpose, seconds: float, result: Reply | CallFailure, raw: Any
+    ) -> None:
+        input_tokens, output_tokens = _usage(raw)
+        self.calls.append(
+            {
+                "round": self.round,
+                "agent": self.agent.id,
+                "phase": self.phase,
+                "purpose": purpose,
+                "attempt": 1 + sum(1 for c in self.calls if c["purpose"] == purpose),
+                "ok": isinstance(result, Reply),
+                "latency_s": round(seconds, 4),
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "cost": self.agent.call_cost(input_tokens, output_tokens),
+                "error": None if isinstance(result, Reply) else f"{result.kind}: {result.message}",
+            }
+        )
+
+    def fail(self, failure: CallFailure) -> None:
+        self.failures.append(
+            {
+                "round": self.round,
+                "agent": self.agent.id,
+                "phase": self.phase,
+                "kind": failure.kind,
+                "message": failure.message,
+            }
+        )
+
+
+def call_all(
+    requests: Sequence[Request], log: CallLog, max_retries: int
+) -> Job[list[Reply | CallFailure]]:
+    """Make ``requests`` concurrently, retrying each unusable one up to ``max_retries`` times."""
+    results: list[Reply | CallFailure | None] = [None] * len(requests)
+    attempts = [0] * len(requests)
+    pending = list(range(len(requests)))
+    while pending:
+        outcomes = yield [requests[i] for i in pending]
+        retry: list[int] = []
+        for index, (raw, seconds) in zip(pending, outcomes, strict=True):
+            attempts[index] += 1
+            result = interpret(raw, requests[index])
+            log.record(requests[index].purpose, seconds, result, raw)
+            if isinstance(result, CallFailure) and attempts[index] <= max_retries:
+                retry.append(index)
+            else:
+                results[index] = result
+        pending = retry
+    return [r for r in results if r is not None]
+
+
+def call_one(request: Request, log: CallLog, max_retries: int) -> Job[Reply | CallFailure]:
+    """``call_all`` for a single request."""
+    results = yield from call_all([request], log, max_retries)
+    return results[0]
+
+
+def interpret(raw: Any, request: Request) -> Reply | CallFailure:
+    """Classify one attempt's outcome; an empty or unparseable reply is a failure like an error."""
+    if isinstance(raw, TimeoutError | asyncio.TimeoutError | FutureTimeout):
+        return CallFailure("timeout", "no reply within the timeout")
+    if isinstance(raw, BaseException):
+        return CallFailure("error", f"{type(raw).__name__}: {raw}"[:500])
+    if request.schema is not None:
+        message = raw.get("raw") if isinstance(raw, dict) else None
+        parsed = raw.get("parsed") if isinstance(raw, dict) else None
+        text = _text(message)
+        if parsed is None:
+            problem = raw.get("parsing_error") if isinstance(raw, dict) else None
+            kind: FailureKind = "empty" if not text.strip() else "unparseable"
+            return CallFailure(kind, f"structured reply did not parse: {problem or text[:200]}")
+        data = parsed.model_dump() if isinstance(parsed, BaseModel) else dict(parsed)
+        tokens = _usage(raw)
+        return Reply(
+            text=text or json.dumps(data),
+            parsed=data,
+            input_tokens=tokens[0],
+            output_tokens=tokens[1],
+        )
+    text = _text(raw)
+    if not text.strip():
+        return CallFailure("empty", "the model returned no text")
+    tokens = _usage(raw)
+    return Reply(text=text, parsed=None, input_tokens=tokens[0], output_tokens=tokens[1])
+
+
+def _text(message: Any) -> str:
+    if not isinstance(message, BaseMessage):
+        return ""
+    content = message.content
+    if isinstance(content, str):
+        return content
+    parts = [p if isinstance(p, str) else str(p.get("text", "")) for p in content]
+    return "".join(parts)
+
+
+def _usage(raw: Any) -> tuple[int, int]:
+    message = raw.get("raw") if isinstance(raw, dict) else raw
+    if isinstance(message, AIMessage) and message.usage_metadata:
+        usage = message.usage_metadata
+        return int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
+    return 0, 0
+
+
+def runnable_for(agent: Agent, request: Request, config: NSEDConfig) -> Runnable[Any, Any]:
+    """The runnable that performs ``request`` on ``agent``'s model.
+
+    Structured calls go through ``with_structured_output`` with ``include_raw`` so token usage
+    survives parsing; free-text calls carry the configured token cap and sampling settings.
+    """
+    if request.schema is not None:
+        return agent.model.with_structured_output(
+            request.schema, method=config.structured_output_method, include_raw=True
+        )
+    settings: dict[str, Any] = {"max_tokens": config.proposal_max_tokens}
+    if config.temperature is not None:
+        settings["temperature"] = config.temperature
+    if config.sampling_seed is not None:
+        settings["seed"] = config.sampling_seed
+    return agent.model.bind(**settings)
+
+
+_SYNC_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="nsed-call")
+
+
+def drive(job: Job[T], agent: Agent, config: NSEDConfig) -> T:
+    """Run a seat's job with blocking calls (``graph.invoke``); a hung call is abandoned."""
+    try:
+        requests = next(job)
+        while True:
+            # Each call runs in a copy of this context, so tracing keeps its parent run.
+            futures = [
+                (
+                    _SYNC_POOL.submit(
+                        contextvars.copy_context().run,
+                        runnable_for(agent, r, config).invoke,
+                        list(r.messages),
+                    ),
+                    time.monotonic(),
+                )
+                for r in requests
+            ]
+            outcomes: list[Outcome] = []
+            for future, started in futures:
+                remaining = max(0.0, config.timeout_s - (time.monotonic() - started))
+                try:
+                    outcome: Any = future.result(timeout=remaining)
+                except BaseException as error:
+                    outcome = error
+                outcomes.append((outcome, time.monotonic() - started))
+            requests = job.send(outcomes)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+async def adrive(job: Job[T], agent: Agent, config: NSEDConfig) -> T:
+    """Run a seat's job with async calls (``graph.ainvoke``), concurrently within the seat."""
+
+    async def attempt(request: Request) -> Outcome:
+        started = time.monotonic()
+        runnable = runnable_for(agent, request, config)
+        try:
+            outcome: Any = await asyncio.wait_for(
+                runnable.ainvoke(list(request.messages)), config.timeout_s
+            )
+        except Exception as error:
+            outcome = error
+        return outcome, time.monotonic() - started
+
+    try:
+        requests = next(job)
+        while True:
+            requests = job.send(list(await asyncio.gather(*(attempt(r) for r in requests))))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]

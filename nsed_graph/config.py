@@ -1,0 +1,243 @@
+"""Every knob of the protocol, validated once, frozen for the run.
+
+Defaults follow the paper (arXiv 2601.16863) where it is explicit; the choices it leaves open
+are marked [ours] in ``PROTOCOL.md`` and are options here, never constants in the code.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+AnswerFormat = Literal["number", "integer", "choice", "latex", "code", "text"]
+Aggregation = Literal["quadratic", "linear", "majority"]
+Calibration = Literal["none", "center", "zscore"]
+ReviewerWeighting = Literal["none", "reliability"]
+ReviewMode = Literal["batch", "single"]
+StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
+SeatRole = Literal["proposer_reviewer", "proposer", "reviewer", "compressor"]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class FatigueParams(BaseModel):
+    """Parameters of the efficiency-fatigue model U(t) (PROTOCOL.md, "Stop", rule 3).
+
+    ``U(t) = 1 - (1 - p_g) exp(-L (p_v - p_g) t) - beta t^2``: p_g is an agent's accuracy alone,
+    p_v the reviewers' accuracy at telling right from wrong, L the rate of signal extraction and
+    beta the context fatigue. Configure them, or fit them with the benchmark harness.
+    """
+
+    model_config = _FROZEN
+
+    p_g: float = Field(ge=0.0, le=1.0)
+    p_v: float = Field(ge=0.0, le=1.0)
+    L: float = Field(gt=0.0)
+    beta: float = Field(gt=0.0)
+
+    @model_validator(mode="after")
+    def _check_order(self) -> FatigueParams:
+        if self.p_v <= self.p_g:
+            raise ValueError(
+                "fatigue: p_v must exceed p_g (review must be better than guessing for "
+                "deliberation to help); without that, leave fatigue unset"
+            )
+        return self
+
+
+class Budget(BaseModel):
+    """What one round may spend; any combination of limits (None = unlimited).
+
+    The broker keeps the seated table within it: money, tokens and latency per round, and the
+    total memory of the agents seated (the "hardware arbitrage" knapsack for local models).
+    """
+
+    model_config = _FROZEN
+
+    money_per_round: float | None = Field(default=None, gt=0.0)
+    tokens_per_round: int | None = Field(default=None, gt=0)
+    memory_gb: float | None = Field(default=None, gt=0.0)
+    latency_s: float | None = Field(default=None, gt=0.0)
+
+
+class RoleSpec(BaseModel):
+    """How many seats of one role the broker fills, and which capability tags they need."""
+
+    model_config = _FROZEN
+
+    min_seats: int = Field(default=0, ge=0)
+    max_seats: int | None = Field(default=None, ge=0)
+    tags: frozenset[str] = Field(default_factory=frozenset)
+
+    @model_validator(mode="after")
+    def _check_range(self) -> RoleSpec:
+        if self.max_seats is not None and self.max_seats < self.min_seats:
+            raise ValueError(
+                f"roles: max_seats ({self.max_seats}) is below min_seats ({self.min_seats})"
+            )
+        return self
+
+
+class NSEDConfig(BaseModel):
+    """Configuration of one NSED deliberation. Invalid values fail here, naming the field."""
+
+    model_config = _FROZEN
+
+    # --- loop and stopping (PROTOCOL.md, "Stop") ---
+    max_rounds: int = Field(default=7, ge=1, le=100, description="Hard cap on rounds.")
+    min_rounds: int = Field(default=2, ge=1, description="Rounds before convergence may stop.")
+    patience: int = Field(
+        default=2, ge=1, description="Rounds the winning answer must hold to converge."
+    )
+    convergence_threshold: float = Field(
+        default=0.5, ge=-1.0, le=1.0, description="Conviction needed to count as converged."
+    )
+    fatigue: FatigueParams | None = Field(
+        default=None, description="Efficiency-fatigue model; when set, stop at round(T_opt)."
+    )
+    max_total_tokens: int | None = Field(default=None, gt=0)
+    max_total_cost: float | None = Field(default=None, gt=0.0)
+    max_seconds: float | None = Field(default=None, gt=0.0)
+
+    # --- vote (PROTOCOL.md, "Vote") ---
+    aggregation: Aggregation = "quadratic"
+    calibration: Calibration = "none"
+    answer_pooling: bool = Field(
+        default=False, description="[ours] Pool the support of proposals with equal answers."
+    )
+    reviewer_weighting: ReviewerWeighting = "none"
+    reliability_prior_strength: float = Field(
+        default=4.0, ge=0.0, description="[ours] Pseudo-rounds that shrink reliability to 1."
+    )
+
+    # --- forget gate (PROTOCOL.md, "Forget gate") ---
+    gamma: float = Field(default=0.5, ge=0.0, le=1.0, description="Decay per round of age.")
+    decay_floor: float = Field(default=0.2, gt=0.0, le=1.0, description="[ours] Weight floor.")
+    keep_top_k: int = Field(default=3, ge=1, description="Proposals kept per round.")
+    state_token_budget: int = Field(
+        default=600, ge=50, description="Size cap of the consensus brief, in tokens."
+    )
+    reasoning_token_budget: int = Field(
+        default=200, ge=10, description="Reasoning kept per proposal in the brief."
+    )
+    max_critiques: int = Field(
+        default=4, ge=0, description="[ours] Critiques an agent sees of its own answer."
+    )
+
+    # --- prompts and model calls ---
+    answer_format: AnswerFormat = "text"
+    masking: bool = Field(default=True, description="Identity masking of peers in reviews.")
+    review_mode: ReviewMode = "batch"
+    temperature: float | None = Field(
+        default=None, ge=0.0, le=2.0, description="For proposals; None keeps the model's own."
+    )
+    sampling_seed: int | None = Field(
+        default=None, description="Sampling seed sent with proposals, where the model takes one."
+    )
+    seed: int = Field(default=0, description="Seeds the reviewers' label shuffles.")
+    structured_output_method: StructuredMethod = "json_schema"
+    proposal_max_tokens: int = Field(default=768, ge=16)
+    review_max_tokens: int = Field(default=512, ge=16)
+    candidate_token_budget: int = Field(
+        default=400, ge=20, description="Text of each candidate a reviewer sees, in tokens."
+    )
+    critique_max_chars: int = Field(default=300, ge=20, le=4000)
+    answer_max_chars: int = Field(
+        default=200, ge=1, le=20000, description="Cap of the answer field (code needs more)."
+    )
+    timeout_s: float = Field(default=120.0, gt=0.0, description="Per model call.")
+    max_retries: int = Field(default=2, ge=0, le=10, description="Retries after a failed call.")
+
+    # --- broker (PROTOCOL.md, "Broker") ---
+    table_size: int | None = Field(
+        default=None, ge=2, description="Seats per round; None seats every eligible agent."
+    )
+    roles: dict[SeatRole, RoleSpec] | None = None
+    budget: Budget | None = None
+    min_families: int = Field(default=1, ge=1)
+    max_per_family: int | None = Field(default=None, ge=1)
+    value_prior_strength: float = Field(
+        default=4.0,
+        ge=0.0,
+        description="[ours] Rounds of telemetry the prior is worth (Bayesian shrinkage).",
+    )
+    win_rate_weight: float = Field(
+        default=0.25,
+        ge=0.0,
+        le=1.0,
+        description="[ours] Share of observed quality taken from the win rate, not support.",
+    )
+    failure_penalty: float = Field(
+        default=0.5, ge=0.0, description="[ours] Value lost by an agent whose calls all fail."
+    )
+    latency_penalty_per_s: float = Field(
+        default=0.001, ge=0.0, description="[ours] Value lost per expected second of a seat."
+    )
+    default_call_tokens: int = Field(
+        default=1500, ge=1, description="[ours] Tokens per call assumed before telemetry."
+    )
+    default_call_latency_s: float = Field(
+        default=0.0, ge=0.0, description="[ours] Seconds per call assumed before telemetry."
+    )
+    bench_support_threshold: float | None = Field(
+        default=None,
+        ge=-1.0,
+        le=1.0,
+        description="[ours] Bench an agent whose support stays below this; None never benches.",
+    )
+    bench_rounds: int = Field(
+        default=2, ge=1, description="[ours] Consecutive low-support rounds before benching."
+    )
+    broker_time_limit_s: float = Field(
+        default=1.0, gt=0.0, le=60.0, description="Time cap of one CP-SAT solve."
+    )
+
+    @staticmethod
+    def _roles_can_deliberate(roles: dict[SeatRole, RoleSpec]) -> bool:
+        """Whether the role bounds leave room for two proposals and one review per round."""
+
+        def capacity(role: SeatRole) -> float:
+            spec = roles.get(role)
+            if spec is None:
+                return 0.0
+            return float("inf") if spec.max_seats is None else float(spec.max_seats)
+
+        both = capacity("proposer_reviewer")
+        return both + capacity("proposer") >= 2 and both + capacity("reviewer") >= 1
+
+    @model_validator(mode="after")
+    def _check_broker(self) -> NSEDConfig:
+        roles = self.roles or {}
+        if self.table_size is not None and self.min_families > self.table_size:
+            raise ValueError(
+                f"min_families ({self.min_families}) exceeds table_size ({self.table_size}): "
+                "a table cannot hold more families than seats"
+            )
+        min_total = sum(spec.min_seats for spec in roles.values())
+        if self.table_size is not None and min_total > self.table_size:
+            raise ValueError(
+                f"roles: the min_seats add up to {min_total}, more than table_size "
+                f"({self.table_size}); lower a min_seats or raise table_size"
+            )
+        if roles and not self._roles_can_deliberate(roles):
+            raise ValueError(
+                "roles: the table needs at least two proposing seats (proposer or "
+                "proposer_reviewer) and one reviewing seat (reviewer or proposer_reviewer); "
+                "raise a max_seats or add the missing role"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> NSEDConfig:
+        if self.min_rounds > self.max_rounds:
+            raise ValueError(
+                f"min_rounds ({self.min_rounds}) exceeds max_rounds ({self.max_rounds}); "
+                "lower min_rounds or raise max_rounds"
+            )
+        if self.answer_format == "code" and self.answer_max_chars < 200:
+            raise ValueError(
+                "answer_max_chars: code answers need room; set it to at least 200 "
+                f"(got {self.answer_max_chars})"
+            )
+        return self

@@ -1,0 +1,96 @@
+"""The wiring: NSED as a cyclic LangGraph.
+
+::
+
+    START -> broker -(Send per proposer)-> propose -> gather -(Send per reviewer)-> review
+          -> vote -> forget_gate -> stop -(go on)-> broker
+                                         -(done)--> END
+
+``gather`` is the barrier between the two fan-outs: it runs once after every proposal is in and
+routes to ``stop`` when fewer than two proposals are usable. The loop ends by its own stopping
+rule; the compiled graph's recursion limit is set above what ``max_rounds`` can need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.store.base import BaseStore
+
+from nsed_graph.agents import Agent, index_agents
+from nsed_graph.config import NSEDConfig
+from nsed_graph.nodes import Binder, Nodes, fixed_binding
+from nsed_graph.state import NSEDInput, NSEDOutput, NSEDState
+
+SUPERSTEPS_PER_ROUND = 7
+"""broker, propose, gather, review, vote, forget_gate, stop."""
+
+
+def build_nsed_graph(
+    agents: Sequence[Agent],
+    config: NSEDConfig | None = None,
+    *,
+    binder: Binder | None = None,
+) -> StateGraph[NSEDState, Any, NSEDInput, NSEDOutput]:
+    """Build the uncompiled NSED graph, for users who choose their own checkpointer and store.
+
+    Args:
+        agents: at least two ``Agent``s with unique ids. Model objects stay in the nodes'
+            closures; the state only carries ids.
+        config: the protocol's knobs (``NSEDConfig()`` by default).
+        binder: who sits in which seat each round. Defaults to the broker of the configuration:
+            everyone as proposer+reviewer unless a table size, roles or budget are set.
+
+    Compile with ``recursion_limit_for(config)`` in mind, or use ``create_nsed_graph``.
+    """
+    config = config or NSEDConfig()
+    if not isinstance(config, NSEDConfig):
+        raise TypeError(f"config: expected NSEDConfig, got {type(config).__name__}")
+    nodes = Nodes(index_agents(agents), config, binder or fixed_binding)
+    graph = StateGraph(NSEDState, input_schema=NSEDInput, output_schema=NSEDOutput)
+    graph.add_node("broker", nodes.broker)
+    graph.add_node("propose", nodes.propose_node())
+    graph.add_node("gather", nodes.gather)
+    graph.add_node("review", nodes.review_node())
+    graph.add_node("vote", nodes.vote)
+    graph.add_node("forget_gate", nodes.forget_gate)
+    graph.add_node("stop", nodes.stop)
+    graph.add_edge(START, "broker")
+    graph.add_conditional_edges("broker", nodes.send_proposals, ["propose"])
+    graph.add_edge("propose", "gather")
+    graph.add_conditional_edges("gather", nodes.send_reviews, ["review", "stop"])
+    graph.add_edge("review", "vote")
+    graph.add_edge("vote", "forget_gate")
+    graph.add_edge("forget_gate", "stop")
+    graph.add_conditional_edges("stop", nodes.route_after_stop, {"broker": "broker", "end": END})
+    return graph
+
+
+def recursion_limit_for(config: NSEDConfig) -> int:
+    """Supersteps a run of ``config.max_rounds`` rounds can take, with room to spare."""
+    return SUPERSTEPS_PER_ROUND * config.max_rounds + 10
+
+
+def create_nsed_graph(
+    agents: Sequence[Agent],
+    config: NSEDConfig | None = None,
+    *,
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
+    store: BaseStore | None = None,
+    name: str = "nsed",
+    binder: Binder | None = None,
+) -> CompiledStateGraph[NSEDState, Any, NSEDInput, NSEDOutput]:
+    """Build and compile the NSED graph, ready for ``invoke``/``ainvoke``/``stream``/``astream``.
+
+    The returned graph carries a recursion limit large enough for ``config.max_rounds``, so the
+    loop is always ended by the protocol's stopping rule.
+    """
+    config = config or NSEDConfig()
+    compiled = build_nsed_graph(agents, config, binder=binder).compile(
+        checkpointer=checkpointer, store=store, name=name
+    )
+    return compiled.with_config(recursion_limit=recursion_limit_for(config))

@@ -1,0 +1,597 @@
+"""Thin graph nodes: gather inputs from the state, call the core or a model, write the state.
+
+Each protocol step's logic lives elsewhere (``protocol/`` for the maths, ``prompts.py`` for the
+words, ``calls.py`` for timeouts and retries); a node only moves data. Nodes that call models
+exist in a blocking and an async form, so ``invoke`` and ``ainvoke`` both work.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableLambda
+from langgraph.types import Overwrite, Send
+
+from nsed_graph.accounting import summarize_usage
+from nsed_graph.agents import Agent
+from nsed_graph.calls import CallFailure, CallLog, Job, Reply, Request, adrive, call_all, call_one
+from nsed_graph.calls import drive as drive_sync
+from nsed_graph.config import NSEDConfig
+from nsed_graph.events import emit
+from nsed_graph.prompts import extract_messages, propose_messages, review_messages
+from nsed_graph.protocol.answers import extract_answer, marked_answer, normalize_answer
+from nsed_graph.protocol.gate import MemoryItem, gate, truncate_tokens
+from nsed_graph.protocol.masking import assign_labels, redact
+from nsed_graph.protocol.stopping import RoundOutcome, Spent, best_round, stop_reason
+from nsed_graph.protocol.voting import Tally, reliability_from_history, tally
+from nsed_graph.schemas import answer_schema, batch_review_schema, score_schema, scores_by_label
+from nsed_graph.state import (
+    NSEDState,
+    Phase,
+    Proposal,
+    ProposeTask,
+    Review,
+    ReviewTask,
+    RoundRecord,
+    Score,
+    Seat,
+    Winner,
+)
+
+SeatTask = TypeVar("SeatTask", ProposeTask, ReviewTask)
+Result = TypeVar("Result", Proposal, Review)
+Binder = Callable[[Sequence[Agent], NSEDConfig, NSEDState], dict[str, Any]]
+
+PROPOSING = frozenset({"proposer_reviewer", "proposer"})
+REVIEWING = frozenset({"proposer_reviewer", "reviewer"})
+_MIN_NAME = 3  # shorter names would redact ordinary words
+
+
+class Nodes:
+    """The nodes of one NSED graph, closed over its agents and configuration."""
+
+    def __init__(self, agents: Mapping[str, Agent], config: NSEDConfig, binder: Binder) -> None:
+        self.agents = dict(agents)
+        self.config = config
+        self.binder = binder
+        self.identities = _identities(self.agents.values())
+
+    # ---- 1. broker -------------------------------------------------------------------------
+
+    def broker(self, state: NSEDState) -> dict[str, Any]:
+        """Start a round: on the first, read the task; then bind agents to seats."""
+        fresh = not state.get("round") or state.get("stop_reason") is not None
+        update: dict[str, Any] = {}
+        if fresh:
+            task, message_id = resolve_task(state)
+            update = {
+                "task": task,
+                "task_message_id": message_id,
+                "round": 0,
+                "started_at": time.time(),
+                "rounds": [],
+                "memory": [],
+                "brief": "",
+                "calls": Overwrite([]),
+                "failures": Overwrite([]),
+                "reviewer_agreement": {},
+                "answer": None,
+                "winner": None,
+                "stop_reason": None,
+                "degraded": False,
+                "error": None,
+            }
+        round_number = (0 if fresh else state["round"]) + 1
+        view: NSEDState = {**state, "round": 0} if fresh else state
+        binding = self.binder(list(self.agents.values()), self.config, view)
+        seats: list[Seat] = binding["seats"]
+        emit({"event": "round_started", "round": round_number, "seats": seats})
+        return {
+            **update,
+            "round": round_number,
+            "seats": seats,
+            "receipts": Overwrite([binding["receipt"]]) if fresh else [binding["receipt"]],
+            "proposals": Overwrite([]),
+            "reviews": Overwrite([]),
+        }
+
+    def send_proposals(self, state: NSEDState) -> list[Send]:
+        """One ``Send`` per proposer seat, carrying what that seat may see of the last round."""
+        last = state["rounds"][-1] if state.get("rounds") else None
+        sends = []
+        for seat in state["seats"]:
+            if seat["role"] not in PROPOSING:
+                continue
+            task: ProposeTask = {
+                "agent": seat["agent"],
+                "round": state["round"],
+                "task": state["task"],
+                "brief": state.get("brief", ""),
+            }
+            if last is not None:
+                task["previous"] = _own(last["proposals"], seat["agent"])
+                task["previous_support"] = last["supports"].get(seat["agent"])
+                task["critiques"] = self._critiques_of(last["reviews"], seat["agent"])
+            sends.append(Send("propose", task))
+        return sends
+
+    # ---- 2. propose --------------------------------------------------------------------------
+
+    def _propose_job(self, task: ProposeTask, log: CallLog) -> Job[Proposal]:
+        config = self.config
+        previous = task.get("previous")
+        messages = propose_messages(
+            task["task"],
+            config.answer_format,
+            brief=task["brief"],
+            previous_answer=self._peer_text(previous) if previous else None,
+            previous_support=task.get("previous_support"),
+            critiques=task.get("critiques", []),
+        )
+        proposal: Proposal = {
+            "round": task["round"],
+            "agent": task["agent"],
+            "ok": False,
+            "answer": None,
+            "text": "",
+            "answer_source": "none",
+        }
+        reply = yield from call_one(Request("propose", tuple(messages)), log, config.max_retries)
+        if isinstance(reply, CallFailure):
+            log.fail(reply)
+            return proposal
+        proposal["text"] = reply.text
+        answer = extract_answer(reply.text, config.answer_format)
+        if answer is not None:
+            marked = marked_answer(reply.text) is not None
+            return {
+                **proposal,
+                "ok": True,
+                "answer": answer,
+                "answer_source": "marker" if marked else "fallback",
+            }
+        request = Request(
+            "extract",
+            tuple(extract_messages(task["task"], reply.text, config.answer_format)),
+            schema=answer_schema(config.answer_max_chars),
+        )
+        extracted = yield from call_one(request, log, config.max_retries)
+        if isinstance(extracted, Reply) and extracted.parsed is not None:
+            answer = normalize_answer(str(extracted.parsed.get("answer", "")), config.answer_format)
+            if answer is not None:
+                return {**proposal, "ok": True, "answer": answer, "answer_source": "extract_call"}
+        failure = (
+            extracted
+            if isinstance(extracted, CallFailure)
+            else CallFailure("unparseable", "no answer could be read from the proposal")
+        )
+        log.fail(failure)
+        return proposal
+
+    def _proposed(self, task: ProposeTask, proposal: Proposal, log: CallLog) -> dict[str, Any]:
+        emit(
+            {
+                "event": "proposal",
+                "round": task["round"],
+                "agent": task["agent"],
+                "ok": proposal["ok"],
+                "answer": proposal["answer"],
+                "latency_s": _latency(log),
+                "error": log.failures[-1]["message"] if log.failures else None,
+            }
+        )
+        return {"proposals": [proposal], "calls": log.calls, "failures": log.failures}
+
+    # ---- between phases: enough proposals to review? ----------------------------------------
+
+    def gather(self, state: NSEDState) -> dict[str, Any]:
+        """Check that the round can go on to review: at least two usable proposals."""
+        usable = [p for p in state["proposals"] if p["ok"]]
+        if len(usable) >= 2:
+            return {}
+        failed = sorted(p["agent"] for p in state["proposals"] if not p["ok"])
+        return {
+            "error": (
+                f"round {state['round']}: only {len(usable)} usable proposal(s), NSED needs two; "
+                f"failed proposers: {', '.join(failed) or 'none'} (see 'failures' for why)"
+            )
+        }
+
+    def send_reviews(self, state: NSEDState) -> list[Send] | str:
+        """One ``Send`` per reviewer seat with every usable proposal, or straight to stop."""
+        if state.get("error"):
+            return "stop"
+        usable = [p for p in state["proposals"] if p["ok"]]
+        return [
+            Send(
+                "review",
+                {
+                    "agent": seat["agent"],
+                    "round": state["round"],
+                    "task": state["task"],
+                    "proposals": usable,
+                },
+            )
+            for seat in state["seats"]
+            if seat["role"] in REVIEWING
+        ]
+
+    # ---- 3. review ---------------------------------------------------------------------------
+
+    def _review_job(self, task: ReviewTask, log: CallLog) -> Job[Review]:
+        config = self.config
+        by_agent = {p["agent"]: p for p in task["proposals"]}
+        assignment = assign_labels(
+            [p["agent"] for p in task["proposals"]],
+            task["agent"],
+            seed=config.seed,
+            round_number=task["round"],
+            masking=config.masking,
+        )
+        shown = [(label, self._peer_text(by_agent[agent])) for label, agent in assignment]
+        review: Review = {
+            "round": task["round"],
+            "reviewer": task["agent"],
+            "ok": False,
+            "scores": {},
+        }
+        if config.review_mode == "batch":
+            labels = tuple(label for label, _ in shown)
+            request = Request(
+                "review",
+                tuple(review_messages(task["task"], shown)),
+                schema=batch_review_schema(labels, config.critique_max_chars),
+            )
+            reply = yield from call_one(request, log, config.max_retries)
+            replies: list[Reply | CallFailure] = [reply]
+            parsed = scores_by_label(reply.parsed or {}, labels) if isinstance(reply, Reply) else {}
+        else:
+            requests = [
+                Request(
+                    "review",
+                    tuple(review_messages(task["task"], [item])),
+                    schema=score_schema(config.critique_max_chars),
+                )
+                for item in shown
+            ]
+            replies = yield from call_all(requests, log, config.max_retries)
+            parsed = {
+                label: r.parsed
+                for (label, _), r in zip(shown, replies, strict=True)
+                if isinstance(r, Reply) and r.parsed is not None
+            }
+        for failure in replies:
+            if isinstance(failure, CallFailure):
+                log.fail(failure)
+        scores: dict[str, Score] = {
+            agent: {
+                "label": label,
+                "weight": float(parsed[label]["weight"]),
+                "critique": str(parsed[label]["critique"]),
+            }
+            for label, agent in assignment
+            if label in parsed
+        }
+        return {**review, "ok": bool(scores), "scores": scores}
+
+    def _reviewed(self, task: ReviewTask, review: Review, log: CallLog) -> dict[str, Any]:
+        emit(
+            {
+                "event": "review",
+                "round": task["round"],
+                "agent": task["agent"],
+                "ok": review["ok"],
+                "scored": len(review["scores"]),
+                "latency_s": _latency(log),
+                "error": log.failures[-1]["message"] if log.failures else None,
+            }
+        )
+        return {"reviews": [review], "calls": log.calls, "failures": log.failures}
+
+    # ---- 4. vote -----------------------------------------------------------------------------
+
+    def vote(self, state: NSEDState) -> dict[str, Any]:
+        """Quadratic vote over the round's reviews; record the round for the audit trail."""
+        config, t = self.config, state["round"]
+        proposals = [p for p in state["proposals"] if p["ok"]]
+        weights = {
+            r["reviewer"]: {agent: s["weight"] for agent, s in r["scores"].items()}
+            for r in state["reviews"]
+            if r["ok"]
+        }
+        if not weights:
+            failed = sorted(r["reviewer"] for r in state["reviews"])
+            return {
+                "error": (
+                    f"round {t}: no usable review, the vote cannot be taken; failed reviewers: "
+                    f"{', '.join(failed) or 'none'} (see 'failures' for why)"
+                )
+            }
+        previous = state["rounds"][-1]["supports"] if state.get("rounds") else {}
+        agreement = state.get("reviewer_agreement", {})
+        result = tally(
+            weights,
+            [p["agent"] for p in proposals],
+            aggregation=config.aggregation,
+            calibration=config.calibration,
+            reliability=(
+                reliability_from_history(
+                    {k: (v[0], v[1]) for k, v in agreement.items()},
+                    config.reliability_prior_strength,
+                )
+                if config.reviewer_weighting == "reliability"
+                else None
+            ),
+            clusters={p["agent"]: p["answer"] or p["agent"] for p in proposals}
+            if config.answer_pooling
+            else None,
+            previous_support=previous,
+        )
+        record = self._round_record(state, proposals, result)
+        winner = record["winner"]
+        emit(
+            {
+                "event": "vote",
+                "round": t,
+                "winner": winner["agent"] if winner else None,
+                "answer": winner["answer"] if winner else None,
+                "support": winner["support"] if winner else None,
+                "conviction": result.conviction,
+                "supports": result.supports,
+            }
+        )
+        return {
+            "rounds": [*state.get("rounds", []), record],
+            "reviewer_agreement": _agreement(agreement, weights, result.winner),
+        }
+
+    def _round_record(
+        self, state: NSEDState, proposals: list[Proposal], result: Tally
+    ) -> RoundRecord:
+        t = state["round"]
+        winner: Winner | None = None
+        if result.winner is not None:
+            chosen = _own(proposals, result.winner)
+            key = chosen["answer"] if self.config.answer_pooling and chosen else result.winner
+            winner = {
+                "agent": result.winner,
+                "round": t,
+                "answer": chosen["answer"] if chosen else None,
+                "text": chosen["text"] if chosen else "",
+                "support": result.cluster_supports.get(key or result.winner, 0.0),
+            }
+        calls = [c for c in state.get("calls", []) if c["round"] == t]
+        return {
+            "round": t,
+            "seats": state["seats"],
+            "proposals": state["proposals"],
+            "reviews": state["reviews"],
+            "raw_weights": result.raw,
+            "calibrated": result.calibrated,
+            "credits": result.credits,
+            "votes": result.votes,
+            "supports": result.supports,
+            "cluster_supports": result.cluster_supports,
+            "winner": winner,
+            "conviction": result.conviction,
+            "brief": "",
+            "failures": [f for f in state.get("failures", []) if f["round"] == t],
+            "usage": summarize_usage(calls),
+        }
+
+    # ---- 5. forget gate ----------------------------------------------------------------------
+
+    def forget_gate(self, state: NSEDState) -> dict[str, Any]:
+        """Fold the round into the bounded consensus state and render the brief."""
+        if state.get("error"):
+            return {}
+        config = self.config
+        record = state["rounds"][-1]
+        entering: list[MemoryItem] = [
+            {
+                "round": record["round"],
+                "agent": p["agent"],
+                "answer": p["answer"] or "",
+                "reasoning": self._peer_text(p),
+                "support": record["supports"][p["agent"]],
+                "weight": 1.0,
+            }
+            for p in record["proposals"]
+            if p["ok"] and p["agent"] in record["supports"]
+        ]
+        memory, brief = gate(
+            state.get("memory", []),
+            entering,
+            now=record["round"],
+            gamma=config.gamma,
+            floor=config.decay_floor,
+            keep_top_k=config.keep_top_k,
+            reasoning_budget=config.reasoning_token_budget,
+            state_token_budget=config.state_token_budget,
+        )
+        return {
+            "memory": memory,
+            "brief": brief,
+            "rounds": [*state["rounds"][:-1], {**record, "brief": brief}],
+        }
+
+    # ---- 6. stop -----------------------------------------------------------------------------
+
+    def stop(self, state: NSEDState) -> dict[str, Any]:
+        """Decide whether to go round again; when stopping, answer from the best round."""
+        rounds = state.get("rounds", [])
+        usage = summarize_usage(state.get("calls", []))
+        outcomes = [
+            RoundOutcome(
+                round=r["round"],
+                answer=r["winner"]["answer"] if r["winner"] else None,
+                support=r["winner"]["support"] if r["winner"] else None,
+                conviction=r["conviction"],
+            )
+            for r in rounds
+        ]
+        spent = Spent(
+            tokens=int(usage["total"]["total_tokens"]),
+            cost=float(usage["total"]["cost"]),
+            seconds=time.time() - state.get("started_at", time.time()),
+        )
+        error = state.get("error")
+        reason = "failed" if error else stop_reason(outcomes, self.config, spent)
+        update: dict[str, Any] = {"usage": usage}
+        if reason is None:
+            return update
+        best = best_round(outcomes)
+        winner = next((r["winner"] for r in rounds if best and r["round"] == best.round), None)
+        answer = winner["answer"] if winner else None
+        update |= {
+            "stop_reason": reason,
+            "answer": answer,
+            "winner": winner,
+            "degraded": bool(error or state.get("failures")),
+        }
+        if state.get("messages"):
+            content = answer if answer is not None else f"No answer: {error}"
+            update["messages"] = [AIMessage(content=content, name="nsed")]
+        emit(
+            {
+                "event": "stop",
+                "round": state["round"],
+                "reason": reason,
+                "answer": answer,
+                "error": error,
+            }
+        )
+        return update
+
+    @staticmethod
+    def route_after_stop(state: NSEDState) -> str:
+        return "end" if state.get("stop_reason") else "broker"
+
+    # ---- model-calling nodes, blocking and async -----------------------------------------------
+
+    def seat_node(
+        self,
+        name: Phase,
+        make_job: Callable[[SeatTask, CallLog], Job[Result]],
+        finish: Callable[[SeatTask, Result, CallLog], dict[str, Any]],
+    ) -> RunnableLambda[SeatTask, dict[str, Any]]:
+        """A node that runs one seat's job, usable from both ``invoke`` and ``ainvoke``."""
+
+        def run(task: SeatTask) -> dict[str, Any]:
+            agent, log = self._start(task, name)
+            return finish(task, drive_sync(make_job(task, log), agent, self.config), log)
+
+        async def arun(task: SeatTask) -> dict[str, Any]:
+            agent, log = self._start(task, name)
+            return finish(task, await adrive(make_job(task, log), agent, self.config), log)
+
+        return RunnableLambda(run, afunc=arun, name=name)
+
+    def propose_node(self) -> RunnableLambda[ProposeTask, dict[str, Any]]:
+        return self.seat_node("propose", self._propose_job, self._proposed)
+
+    def review_node(self) -> RunnableLambda[ReviewTask, dict[str, Any]]:
+        return self.seat_node("review", self._review_job, self._reviewed)
+
+    def _start(self, task: ProposeTask | ReviewTask, phase: Phase) -> tuple[Agent, CallLog]:
+        agent = self.agents[task["agent"]]
+        return agent, CallLog(agent=agent, round=task["round"], phase=phase)
+
+    # ---- masking helpers ---------------------------------------------------------------------
+
+    def _peer_text(self, proposal: Proposal) -> str:
+        """A proposal as others see it: answer first, work cut to budget, identities redacted."""
+        work = truncate_tokens(proposal["text"], self.config.candidate_token_budget)
+        return redact(f"Final answer: {proposal['answer']}\n\nWork:\n{work}", self.identities)
+
+    def _critiques_of(self, reviews: Sequence[Review], agent: str) -> list[str]:
+        found = [
+            f"({s['weight']:+.0f}) {redact(s['critique'], self.identities)}"
+            for r in reviews
+            if (s := r["scores"].get(agent)) is not None
+        ]
+        return found[: self.config.max_critiques]
+
+
+def resolve_task(state: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The task text, and the id of the message it came from.
+
+    ``task`` wins on a first run, else the last human message of ``messages``. On a thread
+    whose previous run has finished, a human message that was not yet answered is the new task.
+    """
+    human = next(
+        (m for m in reversed(state.get("messages") or []) if isinstance(m, HumanMessage)), None
+    )
+    from_message = (str(human.text).strip(), human.id) if human is not None else None
+    task = state.get("task")
+    restarting = state.get("stop_reason") is not None
+    if from_message and from_message[0] and restarting:
+        if from_message[1] != state.get("task_message_id"):
+            return from_message
+    if isinstance(task, str) and task.strip():
+        return task.strip(), None
+    if from_message and from_message[0]:
+        return from_message
+    raise ValueError(
+        "input: give a non-empty 'task' string, or 'messages' ending with a human message, e.g. "
+        "graph.invoke({'task': 'What is 17 + 25?'})"
+    )
+
+
+def fixed_binding(agents: Sequence[Agent], config: NSEDConfig, state: NSEDState) -> dict[str, Any]:
+    """Everyone who is not excluded sits as proposer and reviewer, every round."""
+    seats: list[Seat] = [
+        {"agent": a.id, "role": "proposer_reviewer"} for a in agents if not a.excluded
+    ]
+    return {
+        "seats": seats,
+        "receipt": {
+            "round": state.get("round", 0) + 1,
+            "method": "fixed",
+            "seats": seats,
+            "reasons": {
+                a.id: "excluded by user" if a.excluded else "seated: fixed binding, everyone sits"
+                for a in agents
+            },
+        },
+    }
+
+
+def _own(proposals: Sequence[Proposal], agent: str) -> Proposal | None:
+    return next((p for p in proposals if p["agent"] == agent), None)
+
+
+def _latency(log: CallLog) -> float:
+    return round(sum(c["latency_s"] for c in log.calls), 4)
+
+
+def _identities(agents: Sequence[Agent] | Any) -> list[str]:
+    """Every name that could reveal who wrote a text: ids, families and model names."""
+    names: set[str] = set()
+    for agent in agents:
+        names.add(agent.id)
+        if agent.family != "unknown":
+            names.add(agent.family)
+        for attribute in ("model_name", "model", "model_id", "name"):
+            value = getattr(agent.model, attribute, None)
+            if isinstance(value, str):
+                names.add(value)
+    return sorted(n for n in names if len(n) >= _MIN_NAME)
+
+
+def _agreement(
+    history: Mapping[str, list[int]], weights: Mapping[str, Mapping[str, float]], winner: str | None
+) -> dict[str, list[int]]:
+    """Count, per reviewer, the scores whose sign agreed with the round's winner."""
+    updated = {k: list(v) for k, v in history.items()}
+    if winner is None:
+        return updated
+    for reviewer, row in weights.items():
+        counts = updated.setdefault(reviewer, [0, 0])
+        for candidate, weight in row.items():
+            counts[0] += int((weight > 0) == (candidate == winner))
+            counts[1] += 1
+    return updated

@@ -1,0 +1,102 @@
+"""The forget gate: a consensus state of fixed size however many rounds run.
+
+``h_{t+1} = gate_gamma(h_t) (+) vote_t`` (PROTOCOL.md, "5. Forget gate"). The top ``keep_top_k``
+proposals of a round enter with weight 1 and their reasoning cut to a budget; an item of age a
+keeps weight ``gamma ** a`` and leaves once that falls under the floor; the rendered brief is cut
+to ``state_token_budget`` tokens, lowest weight first. This is what keeps the prompt of round 10
+no larger than the prompt of round 2, which the paper calls refinement without memory growth.
+
+Tokens are estimated as characters / 4: no tokenizer is shared by every model at the table, and
+a bound only needs to be conservative and stable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TypedDict
+
+CHARS_PER_TOKEN = 4
+_ELLIPSIS = " [...]"
+
+
+class MemoryItem(TypedDict):
+    """One proposal kept in the consensus state (agent id kept for audit, never rendered)."""
+
+    round: int
+    agent: str
+    answer: str
+    reasoning: str
+    support: float
+    weight: float
+
+
+def approx_tokens(text: str) -> int:
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def truncate_tokens(text: str, budget: int) -> str:
+    """Cut ``text`` to about ``budget`` tokens, marking the cut."""
+    limit = budget * CHARS_PER_TOKEN
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - len(_ELLIPSIS))].rstrip() + _ELLIPSIS
+
+
+def decay(items: Sequence[MemoryItem], *, now: int, gamma: float, floor: float) -> list[MemoryItem]:
+    """Age every item to round ``now``: weight ``gamma ** age``; drop those under ``floor``."""
+    kept: list[MemoryItem] = []
+    for item in items:
+        age = now - item["round"]
+        weight = 1.0 if age <= 0 else gamma**age
+        if weight >= floor:
+            kept.append({**item, "weight": weight})
+    return kept
+
+
+def admit(
+    proposals: Sequence[MemoryItem], *, keep_top_k: int, reasoning_budget: int
+) -> list[MemoryItem]:
+    """The round's best ``keep_top_k`` proposals by support, reasoning cut to its budget."""
+    ranked = sorted(proposals, key=lambda p: (-p["support"], p["agent"]))[:keep_top_k]
+    return [
+        {**p, "weight": 1.0, "reasoning": truncate_tokens(p["reasoning"], reasoning_budget)}
+        for p in ranked
+    ]
+
+
+def gate(
+    memory: Sequence[MemoryItem],
+    proposals: Sequence[MemoryItem],
+    *,
+    now: int,
+    gamma: float,
+    floor: float,
+    keep_top_k: int,
+    reasoning_budget: int,
+    state_token_budget: int,
+) -> tuple[list[MemoryItem], str]:
+    """One step of the gate: the new memory and its rendered brief, both bounded."""
+    older = [item for item in memory if item["round"] < now]
+    items = decay(older, now=now, gamma=gamma, floor=floor)
+    items += admit(proposals, keep_top_k=keep_top_k, reasoning_budget=reasoning_budget)
+    items.sort(key=lambda i: (-i["weight"], -i["support"], i["round"], i["agent"]))
+    while items:
+        brief = render_brief(items)
+        if approx_tokens(brief) <= state_token_budget or len(items) == 1:
+            return items, truncate_tokens(brief, state_token_budget)
+        items = items[:-1]
+    return [], ""
+
+
+def render_brief(items: Sequence[MemoryItem]) -> str:
+    """The consensus brief the next round is conditioned on, with no agent identity in it."""
+    lines = []
+    for index, item in enumerate(items, start=1):
+        lines.append(
+            f"[{index}] round {item['round']}, support {item['support']:+.2f}, "
+            f"weight {item['weight']:.2f}\n"
+            f"answer: {item['answer']}\n"
+            f"reasoning: {item['reasoning']}"
+        )
+    return "\n\n".join(lines)

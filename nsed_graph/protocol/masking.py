@@ -1,0 +1,65 @@
+"""Identity masking and fencing of peer text (PROTOCOL.md, "3. Review").
+
+Each reviewer sees the other proposals under opaque labels in its own seeded random order, so a
+reviewer cannot favour a model it recognises (the sycophancy the paper measures on DarkBench)
+and position bias averages out across reviewers. Peer text is untrusted: it is fenced, a fence
+inside it is escaped, and names of agents, models and families are redacted from it.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import string
+from collections.abc import Iterable, Sequence
+
+FENCE_OPEN = "<<<CANDIDATE {label}>>>"
+FENCE_CLOSE = "<<<END CANDIDATE {label}>>>"
+REDACTED = "[redacted]"
+_FENCE_LIKE = re.compile(r"<<<|>>>")
+
+
+def label(index: int) -> str:
+    """Opaque label for position ``index``: A..Z, then AA, AB, ..."""
+    letters = string.ascii_uppercase
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = letters[rest] + name
+    return name
+
+
+def assign_labels(
+    candidates: Sequence[str], reviewer: str, *, seed: int, round_number: int, masking: bool
+) -> list[tuple[str, str]]:
+    """(label, candidate id) pairs that ``reviewer`` will see, its own proposal left out.
+
+    With masking the order is a shuffle seeded by (seed, round, reviewer), so runs reproduce
+    but no two reviewers share a position bias; without masking (an ablation) the labels are
+    the candidates' own ids in their given order.
+    """
+    others = [c for c in candidates if c != reviewer]
+    if not masking:
+        return [(c, c) for c in others]
+    rng = random.Random(f"{seed}:{round_number}:{reviewer}")
+    shuffled = sorted(others)
+    rng.shuffle(shuffled)
+    return [(label(i), c) for i, c in enumerate(shuffled)]
+
+
+def redact(text: str, names: Iterable[str]) -> str:
+    """Replace every listed name (case-insensitive, longest first) with a neutral marker."""
+    unique = sorted({n for n in names if n and n.strip()}, key=len, reverse=True)
+    if not unique:
+        return text
+    pattern = re.compile("|".join(re.escape(n) for n in unique), re.IGNORECASE)
+    return pattern.sub(REDACTED, text)
+
+
+def fence(label_text: str, body: str) -> str:
+    """Wrap peer text so that nothing inside it can close the fence or pose as a new one."""
+    escaped = _FENCE_LIKE.sub(lambda m: "‹‹‹" if m.group(0) == "<<<" else "›››", body)
+    return (
+        f"{FENCE_OPEN.format(label=label_text)}\n{escaped}\n{FENCE_CLOSE.format(label=label_text)}"
+    )

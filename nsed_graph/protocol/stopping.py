@@ -1,0 +1,119 @@
+"""When to stop, and which round's answer to return (PROTOCOL.md, "6. Stop").
+
+Rules, checked after every vote in this order: the round cap; convergence with patience; the
+efficiency-fatigue optimum T_opt; a spent budget. The answer comes from the round whose winner
+had the highest support, because the paper finds accuracy falls after a peak round.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from nsed_graph.config import FatigueParams, NSEDConfig
+
+_W_BRANCH_POINT = -1.0 / math.e
+
+
+@dataclass(frozen=True)
+class RoundOutcome:
+    """What the stopping rule needs to know of one finished round."""
+
+    round: int
+    answer: str | None
+    support: float | None
+    conviction: float
+
+
+@dataclass(frozen=True)
+class Spent:
+    """What the run has used so far, for the budget rule."""
+
+    tokens: int = 0
+    cost: float = 0.0
+    seconds: float = 0.0
+
+
+def lambert_w0(x: float, *, tol: float = 1e-14, max_iter: int = 100) -> float:
+    """Principal branch W0 of the Lambert W function (``w e^w = x``) for ``x >= -1/e``.
+
+    Halley's iteration from a starting point that is good on both sides of zero; written here so
+    the package does not need SciPy for one function.
+    """
+    if math.isnan(x) or x < _W_BRANCH_POINT:
+        raise ValueError(f"lambert_w0 is defined for x >= -1/e, got {x}")
+    if x == 0.0:
+        return 0.0
+    if x == _W_BRANCH_POINT:
+        return -1.0
+    if x < 1.0:
+        p = math.sqrt(2.0 * (math.e * x + 1.0))
+        w = -1.0 + p - p * p / 3.0 + 11.0 / 72.0 * p**3
+    else:
+        w = math.log(x)
+        if x > 3.0:
+            w -= math.log(w)
+    for _ in range(max_iter):
+        ew = math.exp(w)
+        f = w * ew - x
+        step = f / (ew * (w + 1.0) - (w + 2.0) * f / (2.0 * w + 2.0))
+        w -= step
+        if abs(step) <= tol * (1.0 + abs(w)):
+            break
+    return w
+
+
+def utility(t: float, params: FatigueParams) -> float:
+    """Expected accuracy after round t: ``1 - (1-p_g) e^{-k t} - beta t^2``, ``k = L (p_v-p_g)``."""
+    k = params.L * (params.p_v - params.p_g)
+    return 1.0 - (1.0 - params.p_g) * math.exp(-k * t) - params.beta * t * t
+
+
+def optimal_rounds(params: FatigueParams) -> float:
+    """The peak of U(t): ``T_opt = W(k^2 (1-p_g) / (2 beta)) / k``."""
+    k = params.L * (params.p_v - params.p_g)
+    return lambert_w0(k * k * (1.0 - params.p_g) / (2.0 * params.beta)) / k
+
+
+def stop_reason(history: Sequence[RoundOutcome], config: NSEDConfig, spent: Spent) -> str | None:
+    """Why the run should stop after the last round of ``history``, or None to go on."""
+    if not history:
+        return None
+    t = history[-1].round
+    if t >= config.max_rounds:
+        return "max_rounds"
+    if t >= config.min_rounds and _converged(history, config):
+        return "converged"
+    if config.fatigue is not None and t >= max(1, round(optimal_rounds(config.fatigue))):
+        return "fatigue_optimum"
+    return _budget_spent(config, spent)
+
+
+def _converged(history: Sequence[RoundOutcome], config: NSEDConfig) -> bool:
+    """The winning answer was the same, each time with enough conviction, ``patience`` rounds."""
+    recent = history[-config.patience :]
+    if len(recent) < config.patience or recent[-1].answer is None:
+        return False
+    return all(
+        r.answer == recent[-1].answer and r.conviction >= config.convergence_threshold
+        for r in recent
+    )
+
+
+def _budget_spent(config: NSEDConfig, spent: Spent) -> str | None:
+    if config.max_total_tokens is not None and spent.tokens >= config.max_total_tokens:
+        return "token_budget"
+    if config.max_total_cost is not None and spent.cost >= config.max_total_cost:
+        return "cost_budget"
+    if config.max_seconds is not None and spent.seconds >= config.max_seconds:
+        return "time_budget"
+    return None
+
+
+def best_round(history: Sequence[RoundOutcome]) -> RoundOutcome | None:
+    """The round whose winner had the highest support; the earlier round wins a tie."""
+    scored = [r for r in history if r.support is not None and r.answer is not None]
+    if not scored:
+        return None
+    return max(scored, key=lambda r: (r.support, -r.round))

@@ -1,0 +1,175 @@
+"""The quadratic-voting activation (PROTOCOL.md, "4. Vote").
+
+For reviewer i over the candidates j it scored::
+
+    credits  s_ij = w_ij / sum_k |w_ik|          (one credit per reviewer; all zero -> no vote)
+    votes    v_ij = sign(s_ij) * sqrt(|s_ij|)     (v votes cost v^2 credits)
+    support  S_j  = (1 / n_j) * sum_i v_ij        (n_j = reviewers who voted on j)
+
+Quadratic votes let a reviewer concentrate its credit on the candidate it is sure of, but at a
+rising price, so intensity of evidence counts without one voice buying the round. Missing reviews
+are left out, never filled in; the diagonal (a reviewer scoring itself) is dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from nsed_graph.config import Aggregation, Calibration
+
+Weights = Mapping[str, Mapping[str, float]]
+"""Raw endorsement weights: reviewer id -> candidate id -> w in [-100, 100]."""
+
+_PRECISION = 12  # supports equal to 12 decimals count as tied, whatever the summation order
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Everything the vote computed, kept so a reader can recompute the round by hand."""
+
+    raw: dict[str, dict[str, float]]
+    calibrated: dict[str, dict[str, float]]
+    credits: dict[str, dict[str, float]]
+    votes: dict[str, dict[str, float]]
+    supports: dict[str, float]
+    reviewers: dict[str, int]
+    cluster_supports: dict[str, float]
+    ranking: list[str]
+    winner: str | None
+    conviction: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def calibrate(weights: Mapping[str, float], mode: Calibration) -> dict[str, float]:
+    """Per-reviewer calibration before the credit step.
+
+    ``center`` subtracts the reviewer's mean, so a reviewer that endorses everything equally casts
+    no vote; ``zscore`` also divides by the spread, so loud and quiet reviewers weigh the same.
+    """
+    if mode == "none" or not weights:
+        return dict(weights)
+    mean = math.fsum(weights.values()) / len(weights)
+    centred = {j: w - mean for j, w in weights.items()}
+    if mode == "center":
+        return centred
+    spread = math.sqrt(math.fsum(c * c for c in centred.values()) / len(centred))
+    if spread == 0.0:
+        return {j: 0.0 for j in centred}
+    return {j: c / spread for j, c in centred.items()}
+
+
+def credits(weights: Mapping[str, float]) -> dict[str, float]:
+    """Spend exactly one credit: ``s_j = w_j / sum_k |w_k|``; all-zero weights spend nothing."""
+    total = math.fsum(abs(w) for w in weights.values())
+    if total == 0.0:
+        return {}
+    return {j: w / total for j, w in weights.items()}
+
+
+def votes(spent: Mapping[str, float], aggregation: Aggregation) -> dict[str, float]:
+    """Turn credits into votes.
+
+    quadratic: ``sign(s) sqrt(|s|)``; linear: the credit itself; majority: one vote for the
+    candidate with the highest credit (ties split evenly), a head count for ablations.
+    """
+    if not spent:
+        return {}
+    if aggregation == "quadratic":
+        return {j: math.copysign(math.sqrt(abs(s)), s) if s else 0.0 for j, s in spent.items()}
+    if aggregation == "linear":
+        return dict(spent)
+    best = max(spent.values())
+    if best <= 0.0:
+        return {j: 0.0 for j in spent}
+    top = [j for j, s in spent.items() if s == best]
+    return {j: (1.0 / len(top) if j in top else 0.0) for j in spent}
+
+
+def tally(
+    weights: Weights,
+    candidates: Sequence[str],
+    *,
+    aggregation: Aggregation = "quadratic",
+    calibration: Calibration = "none",
+    reliability: Mapping[str, float] | None = None,
+    clusters: Mapping[str, str] | None = None,
+    previous_support: Mapping[str, float] | None = None,
+) -> Tally:
+    """Combine one round's reviews into supports, a winner and its conviction.
+
+    ``reliability`` multiplies each reviewer's votes ([ours], PROTOCOL.md "reviewer_weighting").
+    ``clusters`` maps candidates to an answer key: candidates in one cluster pool their support
+    ([ours] answer pooling) and the winner is the best-supported member of the best cluster.
+    Ties go to the higher ``previous_support``, then to the lower candidate id, so the result
+    does not depend on the order in which candidates or reviewers are listed.
+    """
+    pool = set(candidates)
+    raw: dict[str, dict[str, float]] = {}
+    for reviewer in sorted(weights):
+        row = {j: float(w) for j, w in weights[reviewer].items() if j in pool and j != reviewer}
+        if row:
+            raw[reviewer] = row
+    calibrated = {i: calibrate(row, calibration) for i, row in raw.items()}
+    spent = {i: c for i, row in calibrated.items() if (c := credits(row))}
+    cast: dict[str, dict[str, float]] = {}
+    for reviewer, row in spent.items():
+        factor = 1.0 if reliability is None else reliability.get(reviewer, 1.0)
+        cast[reviewer] = {j: v * factor for j, v in votes(row, aggregation).items()}
+
+    supports: dict[str, float] = {}
+    counted: dict[str, int] = {}
+    for candidate in sorted(pool):
+        received = [cast[i][candidate] for i in sorted(cast) if candidate in cast[i]]
+        if received:
+            counted[candidate] = len(received)
+            supports[candidate] = math.fsum(received) / len(received)
+
+    key_of = {j: (clusters or {}).get(j, j) for j in supports}
+    cluster_supports: dict[str, float] = {}
+    for candidate in sorted(supports):
+        key = key_of[candidate]
+        cluster_supports[key] = cluster_supports.get(key, 0.0) + supports[candidate]
+
+    previous = previous_support or {}
+
+    def order(candidate: str) -> tuple[float, float, float, str]:
+        pooled = round(cluster_supports[key_of[candidate]], _PRECISION)
+        own = round(supports[candidate], _PRECISION)
+        return (-pooled, -own, -previous.get(candidate, 0.0), candidate)
+
+    ranking = sorted(supports, key=order)
+    winner = ranking[0] if ranking else None
+    total = math.fsum(abs(s) for s in cluster_supports.values())
+    conviction = cluster_supports[key_of[winner]] / total if winner and total else 0.0
+    return Tally(
+        raw=raw,
+        calibrated=calibrated,
+        credits=spent,
+        votes=cast,
+        supports=supports,
+        reviewers=counted,
+        cluster_supports=cluster_supports,
+        ranking=ranking,
+        winner=winner,
+        conviction=conviction,
+    )
+
+
+def reliability_from_history(
+    agreements: Mapping[str, tuple[int, int]], prior_strength: float
+) -> dict[str, float]:
+    """Reviewer reliability in [0, 1], shrunk toward 1 for reviewers with little history.
+
+    ``agreements`` maps a reviewer to (signs that agreed with the final winner, signs cast):
+    ``r = (prior_strength + agreed) / (prior_strength + cast)``.
+    """
+    result: dict[str, float] = {}
+    for reviewer, (agreed, cast) in agreements.items():
+        denominator = prior_strength + cast
+        result[reviewer] = 1.0 if denominator == 0 else (prior_strength + agreed) / denominator
+    return result

@@ -1,0 +1,161 @@
+"""The graph state and the records it keeps: plain JSON-serialisable data only.
+
+Agents appear by id, never as model objects, so a run can be checkpointed after any node,
+traced in LangSmith and saved as an audit trail. The per-round accumulators (``proposals``,
+``reviews``) are reset by the broker at the start of every round with LangGraph's ``Overwrite``.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+from nsed_graph.config import SeatRole
+from nsed_graph.protocol.gate import MemoryItem
+
+Phase = Literal["propose", "review"]
+FailureKind = Literal["timeout", "error", "empty", "unparseable"]
+
+
+class Seat(TypedDict):
+    agent: str
+    role: SeatRole
+
+
+class CallRecord(TypedDict):
+    round: int
+    agent: str
+    phase: Phase
+    purpose: str
+    attempt: int
+    ok: bool
+    latency_s: float
+    input_tokens: int
+    output_tokens: int
+    cost: float
+    error: str | None
+
+
+class FailureRecord(TypedDict):
+    """A seat that stayed unusable for one phase of one round, after its retries."""
+
+    round: int
+    agent: str
+    phase: Phase
+    kind: FailureKind
+    message: str
+
+
+class Proposal(TypedDict):
+    round: int
+    agent: str
+    ok: bool
+    answer: str | None
+    text: str
+    answer_source: Literal["marker", "fallback", "extract_call", "none"]
+
+
+class Score(TypedDict):
+    label: str
+    weight: float
+    critique: str
+
+
+class Review(TypedDict):
+    """One reviewer's scores, keyed by candidate agent id, with the label it saw."""
+
+    round: int
+    reviewer: str
+    ok: bool
+    scores: dict[str, Score]
+
+
+class Winner(TypedDict):
+    agent: str
+    round: int
+    answer: str | None
+    text: str
+    support: float
+
+
+class RoundRecord(TypedDict):
+    """Everything one round did, enough for a reader to recompute its vote by hand."""
+
+    round: int
+    seats: list[Seat]
+    proposals: list[Proposal]
+    reviews: list[Review]
+    raw_weights: dict[str, dict[str, float]]
+    calibrated: dict[str, dict[str, float]]
+    credits: dict[str, dict[str, float]]
+    votes: dict[str, dict[str, float]]
+    supports: dict[str, float]
+    cluster_supports: dict[str, float]
+    winner: Winner | None
+    conviction: float
+    brief: str
+    failures: list[FailureRecord]
+    usage: dict[str, Any]
+
+
+class NSEDInput(TypedDict, total=False):
+    """What a caller gives: a ``task``, or chat ``messages`` whose last human turn is the task."""
+
+    task: str
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+class NSEDOutput(TypedDict, total=False):
+    """What a run returns (PROTOCOL.md, "What a run returns")."""
+
+    task: str
+    messages: Annotated[list[AnyMessage], add_messages]
+    answer: str | None
+    winner: Winner | None
+    rounds: list[RoundRecord]
+    stop_reason: str | None
+    degraded: bool
+    failures: Annotated[list[FailureRecord], operator.add]
+    usage: dict[str, Any]
+    receipts: Annotated[list[dict[str, Any]], operator.add]
+    calls: Annotated[list[CallRecord], operator.add]
+    telemetry: dict[str, Any]
+    error: str | None
+
+
+class NSEDState(NSEDOutput, total=False):
+    """The full working state of the loop."""
+
+    round: int
+    seats: list[Seat]
+    started_at: float
+    task_message_id: str | None
+    proposals: Annotated[list[Proposal], operator.add]
+    reviews: Annotated[list[Review], operator.add]
+    memory: list[MemoryItem]
+    brief: str
+    reviewer_agreement: dict[str, list[int]]
+
+
+class ProposeTask(TypedDict):
+    """The ``Send`` payload of one proposer seat."""
+
+    agent: str
+    round: int
+    task: str
+    brief: str
+    previous: NotRequired[Proposal | None]
+    previous_support: NotRequired[float | None]
+    critiques: NotRequired[list[str]]
+
+
+class ReviewTask(TypedDict):
+    """The ``Send`` payload of one reviewer seat: every proposal of the round."""
+
+    agent: str
+    round: int
+    task: str
+    proposals: list[Proposal]

@@ -1,0 +1,156 @@
+"""Protocol runs on scripted panels: the vote's maths end to end, best round, stream events."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from panels import panel
+
+from nsed_graph import NSEDConfig, build_nsed_graph, create_nsed_graph
+from nsed_graph.testing import ScriptedCall, constant_judge
+
+TASK = "What is 6 x 7? Answer with a number."
+WEAK = constant_judge({"41": 10, "42": 8})  # endorses everything, a little more the wrong one
+STRONG = constant_judge({"41": -100, "42": 100})  # sure, and right
+
+
+def five_agents():
+    answers = {"w1": "41", "w2": "41", "w3": "41", "s1": "42", "s2": "42"}
+    judges = {"w1": WEAK, "w2": WEAK, "w3": WEAK, "s1": STRONG, "s2": STRONG}
+    return panel(answers, judges)
+
+
+def test_intensity_of_evidence_beats_head_count_over_four_rounds() -> None:
+    agents, _ = five_agents()
+    config = NSEDConfig(max_rounds=4, min_rounds=4, answer_format="number")
+    out = create_nsed_graph(agents, config).invoke({"task": TASK})
+
+    first = out["rounds"][0]
+    head_count = Counter(p["answer"] for p in first["proposals"]).most_common(1)[0][0]
+    assert head_count == "41"  # plain majority voting over answers is wrong here
+    assert out["answer"] == "42"
+    assert len(out["rounds"]) == 4
+    assert out["stop_reason"] == "max_rounds"
+    assert out["degraded"] is False
+    assert out["failures"] == []
+
+    # A reader can recompute the round by hand from the record.
+    for record in out["rounds"]:
+        for reviewer, row in record["raw_weights"].items():
+            total = sum(abs(w) for w in row.values())
+            for candidate, w in row.items():
+                credit = w / total
+                assert record["credits"][reviewer][candidate] == pytest.approx(credit)
+                vote = math.copysign(math.sqrt(abs(credit)), credit)
+                assert record["votes"][reviewer][candidate] == pytest.approx(vote)
+        for candidate, support in record["supports"].items():
+            cast = [row[candidate] for row in record["votes"].values() if candidate in row]
+            assert support == pytest.approx(sum(cast) / len(cast))
+        assert record["winner"]["answer"] == "42"
+        assert set(record["raw_weights"]) == {"w1", "w2", "w3", "s1", "s2"}
+    json.dumps(out)  # the whole output is plain data
+
+
+def test_best_round_wins_over_a_worse_last_round() -> None:
+    sequences = {"a": ["10", "20", "30"], "b": ["11", "20", "31"], "c": ["12", "20", "32"]}
+    judge = constant_judge(
+        {"10": 30, "11": -60, "12": -60, "20": 90, "30": 20, "31": -80, "32": -80}
+    )
+
+    def answer_for(agent: str):
+        seen = {"n": 0}
+
+        def answer(call: ScriptedCall) -> str:
+            seen["n"] += 1
+            return sequences[agent][seen["n"] - 1]
+
+        return answer
+
+    agents, _ = panel({a: answer_for(a) for a in sequences}, dict.fromkeys(sequences, judge))
+    config = NSEDConfig(max_rounds=3, min_rounds=3, answer_format="number")
+    out = create_nsed_graph(agents, config).invoke({"task": TASK})
+    assert [r["winner"]["answer"] for r in out["rounds"]] == ["10", "20", "30"]
+    supports = [r["winner"]["support"] for r in out["rounds"]]
+    assert supports[1] > supports[2]
+    assert supports[1] > supports[0]
+    assert out["answer"] == "20"
+    assert out["winner"]["round"] == 2
+
+
+async def test_invoke_ainvoke_stream_and_astream_agree() -> None:
+    agents, _ = five_agents()
+    graph = create_nsed_graph(agents, NSEDConfig(max_rounds=2, answer_format="number"))
+    sync_out = graph.invoke({"task": TASK})
+    async_out = await graph.ainvoke({"task": TASK})
+    assert sync_out["answer"] == async_out["answer"] == "42"
+    assert sync_out["rounds"][-1]["supports"] == async_out["rounds"][-1]["supports"]
+
+    events = [e for e in graph.stream({"task": TASK}, stream_mode="custom")]
+    aevents = [e async for e in graph.astream({"task": TASK}, stream_mode="custom")]
+    for stream in (events, aevents):
+        kinds = Counter(e["event"] for e in stream)
+        assert kinds == {"round_started": 2, "proposal": 10, "review": 10, "vote": 2, "stop": 1}
+        assert stream[-1] == {
+            "event": "stop",
+            "round": 2,
+            "reason": "max_rounds",
+            "answer": "42",
+            "error": None,
+        }
+
+
+def test_messages_in_messages_out_and_checkpointing() -> None:
+    agents, _ = five_agents()
+    graph = create_nsed_graph(
+        agents, NSEDConfig(max_rounds=2, answer_format="number"), checkpointer=InMemorySaver()
+    )
+    config = {"configurable": {"thread_id": "t1"}}
+    out = graph.invoke({"messages": [HumanMessage(TASK)]}, config)
+    assert isinstance(out["messages"][-1], AIMessage)
+    assert out["messages"][-1].content == "42"
+    snapshot = graph.get_state(config)
+    assert snapshot.values["round"] == 2
+    assert all(isinstance(seat["agent"], str) for seat in snapshot.values["seats"])
+    # a second question on the same thread starts a fresh deliberation
+    again = graph.invoke({"messages": [HumanMessage("Again: " + TASK)]}, config)
+    assert again["task"].startswith("Again:")
+    assert [r["round"] for r in again["rounds"]] == [1, 2]
+    assert len(again["receipts"]) == 2
+
+
+def test_uncompiled_builder_for_custom_compilation() -> None:
+    agents, _ = five_agents()
+    builder = build_nsed_graph(agents, NSEDConfig(max_rounds=1, min_rounds=1))
+    graph = builder.compile(name="my-panel")
+    out = graph.invoke({"task": TASK})
+    assert graph.name == "my-panel"
+    assert out["stop_reason"] == "max_rounds"
+
+
+def test_answer_pooling_lets_agreeing_proposals_win_together() -> None:
+    judges = {a: constant_judge({"7": 40, "8": 60}) for a in ("a", "b", "c", "d")}
+    agents, _ = panel({"a": "7", "b": "7", "c": "7", "d": "8"}, judges)
+    plain = create_nsed_graph(agents, NSEDConfig(max_rounds=1, min_rounds=1)).invoke({"task": TASK})
+    pooled = create_nsed_graph(
+        agents, NSEDConfig(max_rounds=1, min_rounds=1, answer_pooling=True)
+    ).invoke({"task": TASK})
+    assert plain["answer"] == "8"
+    assert pooled["answer"] == "7"
+
+
+def test_usage_and_cost_are_counted_per_agent() -> None:
+    agents, _ = five_agents()
+    agents = [a.model_copy(update={"cost": 0.5}) for a in agents]
+    out = create_nsed_graph(agents, NSEDConfig(max_rounds=1, min_rounds=1)).invoke({"task": TASK})
+    usage = out["usage"]
+    assert usage["total"]["calls"] == 10
+    assert usage["total"]["cost"] == pytest.approx(5.0)
+    assert set(usage["agents"]) == {"w1", "w2", "w3", "s1", "s2"}
+    assert usage["total"]["total_tokens"] == sum(
+        c["input_tokens"] + c["output_tokens"] for c in out["calls"]
+    )

@@ -1,0 +1,149 @@
+"""Faults degrade a round instead of ending the run; below the minimum, a clear error."""
+
+from __future__ import annotations
+
+import pytest
+from panels import panel
+
+from nsed_graph import Agent, NSEDConfig, create_nsed_graph
+from nsed_graph.testing import ScriptedCall, ScriptedChatModel, constant_judge, review_reply
+
+TASK = "What is 6 x 7? Answer with a number."
+JUDGE = constant_judge({"42": 80, "41": -40})
+FAST = {"timeout_s": 0.3, "max_retries": 1, "answer_format": "number"}
+
+
+def healthy_pair() -> list[Agent]:
+    agents, _ = panel(
+        {"ok1": "42", "ok2": "42", "ok3": "41"}, dict.fromkeys(("ok1", "ok2", "ok3"), JUDGE)
+    )
+    return agents
+
+
+def broken(agent_id: str, respond) -> Agent:
+    return Agent(id=agent_id, model=ScriptedChatModel(respond=respond), family="x")
+
+
+def raises(call: ScriptedCall):
+    return RuntimeError("connection reset by peer")
+
+
+def empty(call: ScriptedCall):
+    return ""
+
+
+def garbage(call: ScriptedCall):
+    return "{not json" if call.structured else "I think.\nANSWER: 42"
+
+
+FAULTS = {
+    "error": raises,
+    "empty": empty,
+    "unparseable": garbage,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FAULTS))
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+async def test_a_failing_seat_degrades_the_round(kind: str, mode: str) -> None:
+    agents = [*healthy_pair(), broken("flaky", FAULTS[kind])]
+    graph = create_nsed_graph(agents, NSEDConfig(max_rounds=2, **FAST))
+    out = graph.invoke({"task": TASK}) if mode == "invoke" else await graph.ainvoke({"task": TASK})
+    assert out["answer"] == "42"
+    assert out["stop_reason"] == "max_rounds"
+    assert out["degraded"] is True
+    mine = [f for f in out["failures"] if f["agent"] == "flaky"]
+    assert {f["kind"] for f in mine} == {kind}
+    assert {f["round"] for f in mine} == {1, 2}
+    attempts = [c for c in out["calls"] if c["agent"] == "flaky" and not c["ok"]]
+    assert len(attempts) >= 2 * 2  # one retry per failed call, in each round
+
+
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+async def test_a_timeout_degrades_the_round(mode: str) -> None:
+    slow = Agent(id="slow", model=ScriptedChatModel(respond=lambda c: "ANSWER: 42", latency_s=2.0))
+    graph = create_nsed_graph(
+        [*healthy_pair(), slow], NSEDConfig(max_rounds=1, min_rounds=1, **FAST)
+    )
+    out = graph.invoke({"task": TASK}) if mode == "invoke" else await graph.ainvoke({"task": TASK})
+    assert out["answer"] == "42"
+    failures = sorted((f["phase"], f["kind"], f["agent"]) for f in out["failures"])
+    assert failures == [("propose", "timeout", "slow"), ("review", "timeout", "slow")]
+    assert out["rounds"][0]["failures"] == out["failures"]
+
+
+def test_a_retry_that_succeeds_is_not_a_failure() -> None:
+    state = {"n": 0}
+
+    def once_then_fine(call: ScriptedCall):
+        state["n"] += 1
+        if state["n"] == 1:
+            return TimeoutError("first call lost")
+        if call.structured:
+            return review_reply(call.prompt, call.schema, JUDGE)
+        return "ANSWER: 42"
+
+    agents = [*healthy_pair(), broken("recovers", once_then_fine)]
+    out = create_nsed_graph(agents, NSEDConfig(max_rounds=1, min_rounds=1, **FAST)).invoke(
+        {"task": TASK}
+    )
+    assert out["failures"] == []
+    assert out["degraded"] is False
+    mine = [c for c in out["calls"] if c["agent"] == "recovers"]
+    assert [c["ok"] for c in mine if c["phase"] == "propose"] == [False, True]
+
+
+def test_missing_marker_falls_back_to_a_structured_answer_call() -> None:
+    def no_marker(call: ScriptedCall):
+        if call.structured and "Candidates:" in call.prompt:
+            return review_reply(call.prompt, call.schema, JUDGE)
+        if call.structured:
+            return {"answer": "42"}
+        return "Let me think about multiplication tables for a while."
+
+    agents = [*healthy_pair(), broken("forgetful", no_marker)]
+    out = create_nsed_graph(agents, NSEDConfig(max_rounds=1, min_rounds=1, **FAST)).invoke(
+        {"task": TASK}
+    )
+    (mine,) = [p for p in out["rounds"][0]["proposals"] if p["agent"] == "forgetful"]
+    assert mine["answer_source"] == "extract_call"
+    assert mine["answer"] == "42"
+
+
+def test_fewer_than_two_proposals_stops_with_an_error_naming_the_agents() -> None:
+    _, models = panel({"fine": "42"}, {"fine": JUDGE})
+    agents = [
+        Agent(id="fine", model=models["fine"]),
+        broken("dead-1", raises),
+        broken("dead-2", empty),
+    ]
+    out = create_nsed_graph(agents, NSEDConfig(max_rounds=3, **FAST)).invoke({"task": TASK})
+    assert out["stop_reason"] == "failed"
+    assert out["answer"] is None
+    assert "dead-1" in out["error"]
+    assert "dead-2" in out["error"]
+    assert "only 1 usable proposal" in out["error"]
+    assert out["degraded"] is True
+    assert {c["agent"] for c in out["calls"]} == {"fine", "dead-1", "dead-2"}
+    assert any(c["ok"] for c in out["calls"])  # the completed call is kept
+
+
+def test_no_review_left_stops_with_an_error_after_keeping_earlier_rounds() -> None:
+    proposals = {"n": 0}
+
+    def counting(call: ScriptedCall):
+        if not call.structured:
+            proposals["n"] += 1
+            return "ANSWER: 42"
+        if proposals["n"] > 3:  # every reviewer crashes from round two on
+            return RuntimeError("reviewer crashed")
+        return review_reply(call.prompt, call.schema, JUDGE)
+
+    agents = [broken(f"r{i}", counting) for i in range(3)]
+    out = create_nsed_graph(agents, NSEDConfig(max_rounds=3, min_rounds=3, **FAST)).invoke(
+        {"task": TASK}
+    )
+    assert out["stop_reason"] == "failed"
+    assert "no usable review" in out["error"]
+    assert len(out["rounds"]) == 1
+    assert out["answer"] == "42"  # the best completed round still answers

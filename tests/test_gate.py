@@ -1,0 +1,72 @@
+"""The forget gate: decay, admission, and a brief that never outgrows its budget."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nsed_graph.protocol.gate import MemoryItem, approx_tokens, decay, gate, truncate_tokens
+
+
+def item(round_: int, agent: str, support: float, text: str = "work") -> MemoryItem:
+    return {
+        "round": round_,
+        "agent": agent,
+        "answer": agent.upper(),
+        "reasoning": text,
+        "support": support,
+        "weight": 1.0,
+    }
+
+
+def test_decay_weights_and_floor() -> None:
+    items = [item(1, "a", 0.5), item(3, "b", 0.5)]
+    aged = decay(items, now=4, gamma=0.5, floor=0.2)
+    assert [(i["agent"], i["weight"]) for i in aged] == [("b", 0.5)]
+    assert decay(items, now=4, gamma=0.0, floor=0.2) == []
+    assert len(decay(items, now=40, gamma=1.0, floor=0.2)) == 2
+
+
+def test_keeps_top_k_with_reasoning_cut() -> None:
+    proposals = [item(2, a, s, "x" * 5000) for a, s in [("a", 0.1), ("b", 0.9), ("c", 0.5)]]
+    memory, brief = gate(
+        [],
+        proposals,
+        now=2,
+        gamma=0.5,
+        floor=0.2,
+        keep_top_k=2,
+        reasoning_budget=50,
+        state_token_budget=10_000,
+    )
+    assert [m["agent"] for m in memory] == ["b", "c"]
+    assert all(approx_tokens(m["reasoning"]) <= 50 for m in memory)
+    assert "agent" not in brief
+    assert "b" not in brief.split("answer: ")[0]
+
+
+def test_truncate_marks_the_cut() -> None:
+    assert truncate_tokens("short", 10) == "short"
+    cut = truncate_tokens("y" * 400, 10)
+    assert len(cut) <= 40
+    assert cut.endswith("[...]")
+
+
+@given(
+    st.lists(st.tuples(st.integers(1, 1000), st.floats(-1, 1)), min_size=1, max_size=8),
+    st.integers(2, 30),
+    st.floats(0.0, 1.0),
+)
+def test_brief_stays_within_budget_for_any_history(sizes, rounds, gamma) -> None:
+    memory: list[MemoryItem] = []
+    for t in range(1, rounds + 1):
+        proposals = [item(t, f"a{i}", s, "z" * n) for i, (n, s) in enumerate(sizes)]
+        memory, brief = gate(
+            memory,
+            proposals,
+            now=t,
+            gamma=gamma,
+            floor=0.2,
+            keep_top_k=3,
+            reasoning_budget=100,
+            state_token_budget=300,
+        )
+        assert approx_tokens(brief) <= 300
