@@ -17,17 +17,15 @@ from langgraph.types import Overwrite, Send
 
 from nsed_graph.accounting import summarize_usage
 from nsed_graph.agents import Agent
-from nsed_graph.calls import CallFailure, CallLog, Job, Reply, Request, adrive, call_all, call_one
+from nsed_graph.calls import CallLog, Job, adrive
 from nsed_graph.calls import drive as drive_sync
 from nsed_graph.config import NSEDConfig
 from nsed_graph.events import emit
-from nsed_graph.prompts import extract_messages, propose_messages, review_messages
-from nsed_graph.protocol.answers import extract_answer, marked_answer, normalize_answer
 from nsed_graph.protocol.gate import MemoryItem, gate, truncate_tokens
-from nsed_graph.protocol.masking import assign_labels, redact
+from nsed_graph.protocol.masking import redact
 from nsed_graph.protocol.stopping import RoundOutcome, Spent, best_round, stop_reason
 from nsed_graph.protocol.voting import Tally, reliability_from_history, tally
-from nsed_graph.schemas import answer_schema, batch_review_schema, score_schema, scores_by_label
+from nsed_graph.seats import propose_job, review_job
 from nsed_graph.state import (
     NSEDState,
     Phase,
@@ -36,7 +34,6 @@ from nsed_graph.state import (
     Review,
     ReviewTask,
     RoundRecord,
-    Score,
     Seat,
     Winner,
 )
@@ -120,57 +117,6 @@ class Nodes:
 
     # ---- 2. propose --------------------------------------------------------------------------
 
-    def _propose_job(self, task: ProposeTask, log: CallLog) -> Job[Proposal]:
-        config = self.config
-        previous = task.get("previous")
-        messages = propose_messages(
-            task["task"],
-            config.answer_format,
-            brief=task["brief"],
-            previous_answer=self._peer_text(previous) if previous else None,
-            previous_support=task.get("previous_support"),
-            critiques=task.get("critiques", []),
-        )
-        proposal: Proposal = {
-            "round": task["round"],
-            "agent": task["agent"],
-            "ok": False,
-            "answer": None,
-            "text": "",
-            "answer_source": "none",
-        }
-        reply = yield from call_one(Request("propose", tuple(messages)), log, config.max_retries)
-        if isinstance(reply, CallFailure):
-            log.fail(reply)
-            return proposal
-        proposal["text"] = reply.text
-        answer = extract_answer(reply.text, config.answer_format)
-        if answer is not None:
-            marked = marked_answer(reply.text) is not None
-            return {
-                **proposal,
-                "ok": True,
-                "answer": answer,
-                "answer_source": "marker" if marked else "fallback",
-            }
-        request = Request(
-            "extract",
-            tuple(extract_messages(task["task"], reply.text, config.answer_format)),
-            schema=answer_schema(config.answer_max_chars),
-        )
-        extracted = yield from call_one(request, log, config.max_retries)
-        if isinstance(extracted, Reply) and extracted.parsed is not None:
-            answer = normalize_answer(str(extracted.parsed.get("answer", "")), config.answer_format)
-            if answer is not None:
-                return {**proposal, "ok": True, "answer": answer, "answer_source": "extract_call"}
-        failure = (
-            extracted
-            if isinstance(extracted, CallFailure)
-            else CallFailure("unparseable", "no answer could be read from the proposal")
-        )
-        log.fail(failure)
-        return proposal
-
     def _proposed(self, task: ProposeTask, proposal: Proposal, log: CallLog) -> dict[str, Any]:
         emit(
             {
@@ -220,62 +166,6 @@ class Nodes:
         ]
 
     # ---- 3. review ---------------------------------------------------------------------------
-
-    def _review_job(self, task: ReviewTask, log: CallLog) -> Job[Review]:
-        config = self.config
-        by_agent = {p["agent"]: p for p in task["proposals"]}
-        assignment = assign_labels(
-            [p["agent"] for p in task["proposals"]],
-            task["agent"],
-            seed=config.seed,
-            round_number=task["round"],
-            masking=config.masking,
-        )
-        shown = [(label, self._peer_text(by_agent[agent])) for label, agent in assignment]
-        review: Review = {
-            "round": task["round"],
-            "reviewer": task["agent"],
-            "ok": False,
-            "scores": {},
-        }
-        if config.review_mode == "batch":
-            labels = tuple(label for label, _ in shown)
-            request = Request(
-                "review",
-                tuple(review_messages(task["task"], shown)),
-                schema=batch_review_schema(labels, config.critique_max_chars),
-            )
-            reply = yield from call_one(request, log, config.max_retries)
-            replies: list[Reply | CallFailure] = [reply]
-            parsed = scores_by_label(reply.parsed or {}, labels) if isinstance(reply, Reply) else {}
-        else:
-            requests = [
-                Request(
-                    "review",
-                    tuple(review_messages(task["task"], [item])),
-                    schema=score_schema(config.critique_max_chars),
-                )
-                for item in shown
-            ]
-            replies = yield from call_all(requests, log, config.max_retries)
-            parsed = {
-                label: r.parsed
-                for (label, _), r in zip(shown, replies, strict=True)
-                if isinstance(r, Reply) and r.parsed is not None
-            }
-        for failure in replies:
-            if isinstance(failure, CallFailure):
-                log.fail(failure)
-        scores: dict[str, Score] = {
-            agent: {
-                "label": label,
-                "weight": float(parsed[label]["weight"]),
-                "critique": str(parsed[label]["critique"]),
-            }
-            for label, agent in assignment
-            if label in parsed
-        }
-        return {**review, "ok": bool(scores), "scores": scores}
 
     def _reviewed(self, task: ReviewTask, review: Review, log: CallLog) -> dict[str, Any]:
         emit(
@@ -491,10 +381,18 @@ class Nodes:
         return RunnableLambda(run, afunc=arun, name=name)
 
     def propose_node(self) -> RunnableLambda[ProposeTask, dict[str, Any]]:
-        return self.seat_node("propose", self._propose_job, self._proposed)
+        def job(task: ProposeTask, log: CallLog) -> Job[Proposal]:
+            previous = task.get("previous")
+            shown = self._peer_text(previous) if previous else None
+            return propose_job(task, self.config, log, previous_text=shown)
+
+        return self.seat_node("propose", job, self._proposed)
 
     def review_node(self) -> RunnableLambda[ReviewTask, dict[str, Any]]:
-        return self.seat_node("review", self._review_job, self._reviewed)
+        def job(task: ReviewTask, log: CallLog) -> Job[Review]:
+            return review_job(task, self.config, log, peer_text=self._peer_text)
+
+        return self.seat_node("review", job, self._reviewed)
 
     def _start(self, task: ProposeTask | ReviewTask, phase: Phase) -> tuple[Agent, CallLog]:
         agent = self.agents[task["agent"]]
@@ -528,9 +426,13 @@ def resolve_task(state: Mapping[str, Any]) -> tuple[str, str | None]:
     from_message = (str(human.text).strip(), human.id) if human is not None else None
     task = state.get("task")
     restarting = state.get("stop_reason") is not None
-    if from_message and from_message[0] and restarting:
-        if from_message[1] != state.get("task_message_id"):
-            return from_message
+    if (
+        from_message
+        and from_message[0]
+        and restarting
+        and from_message[1] != state.get("task_message_id")
+    ):
+        return from_message
     if isinstance(task, str) and task.strip():
         return task.strip(), None
     if from_message and from_message[0]:
