@@ -37,7 +37,8 @@ REFINE_RULES = (
 
 EXTRACT_SYSTEM = (
     "You read a worked solution and report its final answer only, exactly as the solution "
-    "concluded. If the solution reached no answer, give your best reading of it."
+    "concluded. If the solution reached no answer, give your best reading of it.\n"
+    'Reply in JSON: {"answer": "<the final answer only>"}.'
 )
 
 REVIEWER_SYSTEM = (
@@ -53,6 +54,8 @@ REVIEWER_SYSTEM = (
     "Judge the final answer's correctness, not style or length. Use different weights for "
     "candidates that differ in quality."
 )
+
+_SCORE_JSON = '{"critique": "<short critique>", "weight": <integer from -100 to 100>}'
 
 
 def propose_messages(
@@ -94,14 +97,25 @@ def extract_messages(task: str, reply: str, answer_format: AnswerFormat) -> list
     ]
 
 
-def review_messages(task: str, candidates: Sequence[tuple[str, str]]) -> list[BaseMessage]:
-    """The reviewer's prompt over (label, text) candidates, each fenced."""
+def review_messages(
+    task: str, candidates: Sequence[tuple[str, str]], *, batch: bool = True
+) -> list[BaseMessage]:
+    """The reviewer's prompt over (label, text) candidates, each fenced.
+
+    The JSON shape is spelled out: a schema alone fixes the shape of a small model's reply but
+    not its sense (measured: without it, the 1.5B filled the fields with fragments).
+    """
     fenced = "\n\n".join(fence(label, text) for label, text in candidates)
     labels = ", ".join(label for label, _ in candidates)
+    shape = (
+        f"Reply in JSON with one key per candidate label ({labels}), each {_SCORE_JSON}."
+        if batch
+        else f"Reply in JSON: {_SCORE_JSON}."
+    )
     return [
         SystemMessage(REVIEWER_SYSTEM),
         HumanMessage(
             f"Task:\n{task}\n\nCandidates:\n{fenced}\n\n"
-            f"Review every candidate ({labels}): critique first, then its weight."
+            f"Review every candidate ({labels}): critique first, then its weight.\n{shape}"
         ),
     ]

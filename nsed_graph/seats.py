@@ -118,7 +118,7 @@ def review_job(
         requests = [
             Request(
                 "review",
-                tuple(review_messages(task["task"], [item])),
+                tuple(review_messages(task["task"], [item], batch=False)),
                 schema=score_schema(config.critique_max_chars),
             )
             for item in shown
