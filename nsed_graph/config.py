@@ -192,6 +192,15 @@ class NSEDConfig(BaseModel):
     broker_time_limit_s: float = Field(
         default=1.0, gt=0.0, le=60.0, description="Time cap of one CP-SAT solve."
     )
+    telemetry_file: str | None = Field(
+        default=None,
+        description="JSON file the broker's telemetry is read from and saved to across runs.",
+    )
+    telemetry_key: str = Field(
+        default="default",
+        min_length=1,
+        description="Key of the telemetry in the LangGraph store, when the graph has a store.",
+    )
 
     @staticmethod
     def _roles_can_deliberate(roles: dict[SeatRole, RoleSpec]) -> bool:
