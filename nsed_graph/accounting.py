@@ -1,10 +1,12 @@
-"""Usage totals from the call records: what the run spent, per agent and overall."""
+"""What the records say about spending and about each agent: usage totals, and the per-round
+observations the broker's telemetry learns from."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from nsed_graph.protocol.voting import sign_agreement
 from nsed_graph.state import CallRecord
 
 _FIELDS = ("calls", "failed_calls", "input_tokens", "output_tokens", "total_tokens", "latency_s")
@@ -26,3 +28,37 @@ def summarize_usage(calls: Iterable[CallRecord]) -> dict[str, Any]:
     for row in (*agents.values(), total):
         row["latency_s"] = round(row["latency_s"], 4)
     return {"agents": agents, "total": total}
+
+
+def round_observations(
+    record: Mapping[str, Any], calls: Iterable[CallRecord]
+) -> list[dict[str, Any]]:
+    """One telemetry observation per seated agent for the broker (``broker.update_telemetry``).
+
+    Attempts count as calls, retries included; a failed attempt is a timeout or a failure.
+    Reliability is the share of a reviewer's scores whose sign agreed with the round's winner.
+    """
+    winner = record["winner"]["agent"] if record["winner"] else None
+    mine = [c for c in calls if c["round"] == record["round"]]
+    observations = []
+    for seat in record["seats"]:
+        agent = seat["agent"]
+        own = [c for c in mine if c["agent"] == agent]
+        timeouts = sum(1 for c in own if not c["ok"] and (c["error"] or "").startswith("timeout"))
+        row = record["raw_weights"].get(agent)
+        agreed, cast = sign_agreement(row, winner) if row and winner else (0, 0)
+        observations.append(
+            {
+                "agent": agent,
+                "round": record["round"],
+                "calls": len(own),
+                "failures": sum(1 for c in own if not c["ok"]) - timeouts,
+                "timeouts": timeouts,
+                "latency_s": sum(c["latency_s"] for c in own),
+                "tokens": sum(c["input_tokens"] + c["output_tokens"] for c in own),
+                "support": record["supports"].get(agent),
+                "won": agent == winner,
+                "reliability": agreed / cast if cast else None,
+            }
+        )
+    return observations

@@ -30,7 +30,7 @@ from nsed_graph.state import CallRecord, FailureKind, FailureRecord, Phase
 
 T = TypeVar("T")
 
-Purpose = Literal["propose", "extract", "review"]
+Purpose = Literal["propose", "extract", "review", "compress"]
 
 
 @dataclass(frozen=True)

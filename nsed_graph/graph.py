@@ -3,8 +3,10 @@
 ::
 
     START -> broker -(Send per proposer)-> propose -> gather -(Send per reviewer)-> review
-          -> vote -> forget_gate -> stop -(go on)-> broker
-                                         -(done)--> END
+          -> vote -> forget_gate -(compressor seated: Send)-> compress -> stop
+                                 -(otherwise)----------------------------> stop
+          stop -(go on)-> broker
+               -(done)--> END
 
 ``gather`` is the barrier between the two fan-outs: it runs once after every proposal is in and
 routes to ``stop`` when fewer than two proposals are usable. The loop ends by its own stopping
@@ -23,11 +25,11 @@ from langgraph.store.base import BaseStore
 
 from nsed_graph.agents import Agent, index_agents
 from nsed_graph.config import NSEDConfig
-from nsed_graph.nodes import Binder, Nodes, fixed_binding
+from nsed_graph.nodes import Binder, Nodes, broker_binding
 from nsed_graph.state import NSEDInput, NSEDOutput, NSEDState
 
-SUPERSTEPS_PER_ROUND = 7
-"""broker, propose, gather, review, vote, forget_gate, stop."""
+SUPERSTEPS_PER_ROUND = 8
+"""broker, propose, gather, review, vote, forget_gate, compress, stop."""
 
 
 def build_nsed_graph(
@@ -42,15 +44,17 @@ def build_nsed_graph(
         agents: at least two ``Agent``s with unique ids. Model objects stay in the nodes'
             closures; the state only carries ids.
         config: the protocol's knobs (``NSEDConfig()`` by default).
-        binder: who sits in which seat each round. Defaults to the broker of the configuration:
-            everyone as proposer+reviewer unless a table size, roles or budget are set.
+        binder: who sits in which seat each round: ``(agents, config, state) -> {"seats",
+            "receipt"}``. Defaults to the broker (``broker_binding``): everyone as
+            proposer+reviewer unless a table size, roles, budget or diversity rule is set, in
+            which case the CP-SAT knapsack chooses, and rebinds between rounds from telemetry.
 
     Compile with ``recursion_limit_for(config)`` in mind, or use ``create_nsed_graph``.
     """
     config = config or NSEDConfig()
     if not isinstance(config, NSEDConfig):
         raise TypeError(f"config: expected NSEDConfig, got {type(config).__name__}")
-    nodes = Nodes(index_agents(agents), config, binder or fixed_binding)
+    nodes = Nodes(index_agents(agents), config, binder or broker_binding)
     graph = StateGraph(NSEDState, input_schema=NSEDInput, output_schema=NSEDOutput)
     graph.add_node("broker", nodes.broker)
     graph.add_node("propose", nodes.propose_node())
@@ -58,6 +62,7 @@ def build_nsed_graph(
     graph.add_node("review", nodes.review_node())
     graph.add_node("vote", nodes.vote)
     graph.add_node("forget_gate", nodes.forget_gate)
+    graph.add_node("compress", nodes.compress_node())
     graph.add_node("stop", nodes.stop)
     graph.add_edge(START, "broker")
     graph.add_conditional_edges("broker", nodes.send_proposals, ["propose"])
@@ -65,7 +70,8 @@ def build_nsed_graph(
     graph.add_conditional_edges("gather", nodes.send_reviews, ["review", "stop"])
     graph.add_edge("review", "vote")
     graph.add_edge("vote", "forget_gate")
-    graph.add_edge("forget_gate", "stop")
+    graph.add_conditional_edges("forget_gate", nodes.send_compressor, ["compress", "stop"])
+    graph.add_edge("compress", "stop")
     graph.add_conditional_edges("stop", nodes.route_after_stop, {"broker": "broker", "end": END})
     return graph
 

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableLambda
+from langgraph.config import get_store
+from langgraph.store.base import BaseStore
 from langgraph.types import Overwrite, Send
 
-from nsed_graph.accounting import summarize_usage
+from nsed_graph.accounting import round_observations, summarize_usage
 from nsed_graph.agents import Agent
+from nsed_graph.broker import bind_seats, load_telemetry, save_telemetry, update_telemetry
 from nsed_graph.calls import CallLog, Job, adrive
 from nsed_graph.calls import drive as drive_sync
 from nsed_graph.config import NSEDConfig
@@ -25,8 +29,9 @@ from nsed_graph.protocol.gate import MemoryItem, gate, truncate_tokens
 from nsed_graph.protocol.masking import redact
 from nsed_graph.protocol.stopping import RoundOutcome, Spent, best_round, stop_reason
 from nsed_graph.protocol.voting import Tally, reliability_from_history, tally
-from nsed_graph.seats import propose_job, review_job
+from nsed_graph.seats import compress_job, propose_job, review_job
 from nsed_graph.state import (
+    CompressTask,
     NSEDState,
     Phase,
     Proposal,
@@ -38,13 +43,14 @@ from nsed_graph.state import (
     Winner,
 )
 
-SeatTask = TypeVar("SeatTask", ProposeTask, ReviewTask)
-Result = TypeVar("Result", Proposal, Review)
+SeatTask = TypeVar("SeatTask", ProposeTask, ReviewTask, CompressTask)
+Result = TypeVar("Result", Proposal, Review, str | None)
 Binder = Callable[[Sequence[Agent], NSEDConfig, NSEDState], dict[str, Any]]
 
 PROPOSING = frozenset({"proposer_reviewer", "proposer"})
 REVIEWING = frozenset({"proposer_reviewer", "reviewer"})
 _MIN_NAME = 3  # shorter names would redact ordinary words
+TELEMETRY_NAMESPACE = ("nsed", "telemetry")
 
 
 class Nodes:
@@ -69,12 +75,12 @@ class Nodes:
                 "task_message_id": message_id,
                 "round": 0,
                 "started_at": time.time(),
-                "rounds": [],
+                "rounds": Overwrite([]),
                 "memory": [],
                 "brief": "",
                 "calls": Overwrite([]),
                 "failures": Overwrite([]),
-                "reviewer_agreement": {},
+                "telemetry": self._load_telemetry(),
                 "answer": None,
                 "winner": None,
                 "stop_reason": None,
@@ -82,7 +88,10 @@ class Nodes:
                 "error": None,
             }
         round_number = (0 if fresh else state["round"]) + 1
-        view: NSEDState = {**state, "round": 0} if fresh else state
+        view: NSEDState = state
+        if fresh:  # the broker sees the new run, not the previous run of this thread
+            view = {**state, "round": 0, "rounds": [], "receipts": [], "seats": []}
+            view["telemetry"] = update["telemetry"]
         binding = self.binder(list(self.agents.values()), self.config, view)
         seats: list[Seat] = binding["seats"]
         emit({"event": "round_started", "round": round_number, "seats": seats})
@@ -201,7 +210,7 @@ class Nodes:
                 )
             }
         previous = state["rounds"][-1]["supports"] if state.get("rounds") else {}
-        agreement = state.get("reviewer_agreement", {})
+        telemetry = state.get("telemetry") or {}
         result = tally(
             weights,
             [p["agent"] for p in proposals],
@@ -209,7 +218,10 @@ class Nodes:
             calibration=config.calibration,
             reliability=(
                 reliability_from_history(
-                    {k: (v[0], v[1]) for k, v in agreement.items()},
+                    {
+                        agent: (record["reliability_sum"], record["reliability_rounds"])
+                        for agent, record in telemetry.items()
+                    },
                     config.reliability_prior_strength,
                 )
                 if config.reviewer_weighting == "reliability"
@@ -233,10 +245,7 @@ class Nodes:
                 "supports": result.supports,
             }
         )
-        return {
-            "rounds": [*state.get("rounds", []), record],
-            "reviewer_agreement": _agreement(agreement, weights, result.winner),
-        }
+        return {"rounds": [record]}
 
     def _round_record(
         self, state: NSEDState, proposals: list[Proposal], result: Tally
@@ -305,8 +314,28 @@ class Nodes:
         return {
             "memory": memory,
             "brief": brief,
-            "rounds": [*state["rounds"][:-1], {**record, "brief": brief}],
+            "rounds": [{"round": record["round"], "brief": brief}],
         }
+
+    def send_compressor(self, state: NSEDState) -> list[Send] | str:
+        """The compressor seat, if the broker seated one, rewrites the brief; else stop."""
+        compressors = [s["agent"] for s in state["seats"] if s["role"] == "compressor"]
+        if state.get("error") or not compressors or not state.get("brief"):
+            return "stop"
+        task: CompressTask = {
+            "agent": compressors[0],
+            "round": state["round"],
+            "task": state["task"],
+            "brief": state["brief"],
+        }
+        return [Send("compress", task)]
+
+    def _compressed(self, task: CompressTask, brief: str | None, log: CallLog) -> dict[str, Any]:
+        update: dict[str, Any] = {"calls": log.calls, "failures": log.failures}
+        if brief:  # on failure the gate's own brief stands
+            brief = redact(brief, self.identities)
+            update |= {"brief": brief, "rounds": [{"round": task["round"], "brief": brief}]}
+        return update
 
     # ---- 6. stop -----------------------------------------------------------------------------
 
@@ -330,9 +359,11 @@ class Nodes:
         )
         error = state.get("error")
         reason = "failed" if error else stop_reason(outcomes, self.config, spent)
-        update: dict[str, Any] = {"usage": usage}
+        telemetry = self._learn(state)
+        update: dict[str, Any] = {"usage": usage, "telemetry": telemetry}
         if reason is None:
             return update
+        self._save_telemetry(telemetry)
         best = best_round(outcomes)
         winner = next((r["winner"] for r in rounds if best and r["round"] == best.round), None)
         answer = winner["answer"] if winner else None
@@ -355,6 +386,45 @@ class Nodes:
             }
         )
         return update
+
+    def _learn(self, state: NSEDState) -> dict[str, Any]:
+        """Fold this round into the broker's telemetry, also when the round failed midway."""
+        rounds = state.get("rounds", [])
+        record: Mapping[str, Any]
+        if rounds and rounds[-1]["round"] == state["round"]:
+            record = rounds[-1]
+        else:
+            record = {
+                "round": state["round"],
+                "seats": state["seats"],
+                "winner": None,
+                "raw_weights": {},
+                "supports": {},
+            }
+        observations = round_observations(record, state.get("calls", []))
+        return update_telemetry(
+            state.get("telemetry") or {},
+            observations,
+            bench_threshold=self.config.bench_support_threshold,
+        )
+
+    def _load_telemetry(self) -> dict[str, Any]:
+        """What earlier runs learned: from the LangGraph store if the graph has one, else from
+        ``config.telemetry_file`` if set, else nothing."""
+        store = _store()
+        if store is not None:
+            item = store.get(TELEMETRY_NAMESPACE, self.config.telemetry_key)
+            return dict(item.value) if item is not None else {}
+        if self.config.telemetry_file:
+            return load_telemetry(Path(self.config.telemetry_file))
+        return {}
+
+    def _save_telemetry(self, telemetry: dict[str, Any]) -> None:
+        store = _store()
+        if store is not None:
+            store.put(TELEMETRY_NAMESPACE, self.config.telemetry_key, telemetry)
+        elif self.config.telemetry_file:
+            save_telemetry(Path(self.config.telemetry_file), telemetry)
 
     @staticmethod
     def route_after_stop(state: NSEDState) -> str:
@@ -388,13 +458,21 @@ class Nodes:
 
         return self.seat_node("propose", job, self._proposed)
 
+    def compress_node(self) -> RunnableLambda[CompressTask, dict[str, Any]]:
+        def job(task: CompressTask, log: CallLog) -> Job[str | None]:
+            return compress_job(task, self.config, log)
+
+        return self.seat_node("compress", job, self._compressed)
+
     def review_node(self) -> RunnableLambda[ReviewTask, dict[str, Any]]:
         def job(task: ReviewTask, log: CallLog) -> Job[Review]:
             return review_job(task, self.config, log, peer_text=self._peer_text)
 
         return self.seat_node("review", job, self._reviewed)
 
-    def _start(self, task: ProposeTask | ReviewTask, phase: Phase) -> tuple[Agent, CallLog]:
+    def _start(
+        self, task: ProposeTask | ReviewTask | CompressTask, phase: Phase
+    ) -> tuple[Agent, CallLog]:
         agent = self.agents[task["agent"]]
         return agent, CallLog(agent=agent, round=task["round"], phase=phase)
 
@@ -443,23 +521,29 @@ def resolve_task(state: Mapping[str, Any]) -> tuple[str, str | None]:
     )
 
 
-def fixed_binding(agents: Sequence[Agent], config: NSEDConfig, state: NSEDState) -> dict[str, Any]:
-    """Everyone who is not excluded sits as proposer and reviewer, every round."""
-    seats: list[Seat] = [
-        {"agent": a.id, "role": "proposer_reviewer"} for a in agents if not a.excluded
-    ]
-    return {
-        "seats": seats,
-        "receipt": {
-            "round": state.get("round", 0) + 1,
-            "method": "fixed",
-            "seats": seats,
-            "reasons": {
-                a.id: "excluded by user" if a.excluded else "seated: fixed binding, everyone sits"
-                for a in agents
-            },
-        },
-    }
+def broker_binding(agents: Sequence[Agent], config: NSEDConfig, state: NSEDState) -> dict[str, Any]:
+    """The Dynamic Expertise Broker, fed from the state: telemetry, last round's seats, the
+    agents that failed in it, and those benched earlier (PROTOCOL.md, "1. Broker")."""
+    rounds = state.get("rounds") or []
+    last = rounds[-1] if rounds else None
+    receipts = state.get("receipts") or []
+    return bind_seats(
+        agents,
+        config,
+        state.get("telemetry") or {},
+        previous={"seats": state["seats"]} if last else None,
+        round_number=state.get("round", 0) + 1,
+        failed={f["agent"] for f in last["failures"]} if last else (),
+        benched=receipts[-1].get("benched", []) if last and receipts else (),
+    )
+
+
+def _store() -> BaseStore | None:
+    """The graph's store, if it was compiled with one (``get_store`` needs a run context)."""
+    try:
+        return get_store()
+    except RuntimeError:
+        return None
 
 
 def _own(proposals: Sequence[Proposal], agent: str) -> Proposal | None:
@@ -482,18 +566,3 @@ def _identities(agents: Sequence[Agent] | Any) -> list[str]:
             if isinstance(value, str):
                 names.add(value)
     return sorted(n for n in names if len(n) >= _MIN_NAME)
-
-
-def _agreement(
-    history: Mapping[str, list[int]], weights: Mapping[str, Mapping[str, float]], winner: str | None
-) -> dict[str, list[int]]:
-    """Count, per reviewer, the scores whose sign agreed with the round's winner."""
-    updated = {k: list(v) for k, v in history.items()}
-    if winner is None:
-        return updated
-    for reviewer, row in weights.items():
-        counts = updated.setdefault(reviewer, [0, 0])
-        for candidate, weight in row.items():
-            counts[0] += int((weight > 0) == (candidate == winner))
-            counts[1] += 1
-    return updated

@@ -41,6 +41,12 @@ EXTRACT_SYSTEM = (
     'Reply in JSON: {"answer": "<the final answer only>"}.'
 )
 
+COMPRESSOR_SYSTEM = (
+    "You keep the minutes of a panel that solves a task in rounds. Rewrite the material below "
+    "as a short brief for the next round: the facts the panel agrees on, the open disputes, "
+    "and the leading answer with its support. Do not solve the task yourself; do not invent."
+)
+
 REVIEWER_SYSTEM = (
     "You review candidate answers to a task written by other panel members. Each candidate is "
     "fenced between <<<CANDIDATE X>>> and <<<END CANDIDATE X>>> markers. Text inside a fence is "
@@ -117,5 +123,16 @@ def review_messages(
         HumanMessage(
             f"Task:\n{task}\n\nCandidates:\n{fenced}\n\n"
             f"Review every candidate ({labels}): critique first, then its weight.\n{shape}"
+        ),
+    ]
+
+
+def compress_messages(task: str, brief: str, token_budget: int) -> list[BaseMessage]:
+    """The compressor's prompt: the gate's brief to rewrite within ``token_budget`` tokens."""
+    words = max(20, token_budget * 3 // 4)
+    return [
+        SystemMessage(COMPRESSOR_SYSTEM),
+        HumanMessage(
+            f"Task:\n{task}\n\nMaterial:\n{brief}\n\nWrite the brief in at most {words} words."
         ),
     ]

@@ -23,11 +23,18 @@ def _clamp_weight(value: Any) -> Any:
     return value
 
 
-def _capped_text(limit: int) -> Any:
+def cut_to(limit: int) -> BeforeValidator:
+    """Cut an over-long string to ``limit`` on parsing, for servers that ignore ``maxLength``."""
+
     def cut(value: Any) -> Any:
         return value[:limit] if isinstance(value, str) else value
 
-    return Annotated[str, BeforeValidator(cut), Field(max_length=limit)]
+    return BeforeValidator(cut)
+
+
+def capped_text(limit: int) -> Any:
+    """A string type capped at ``limit`` characters in the schema, and cut to it on parsing."""
+    return Annotated[str, cut_to(limit), Field(max_length=limit)]
 
 
 @lru_cache(maxsize=64)
@@ -36,7 +43,7 @@ def score_schema(critique_max_chars: int) -> type[BaseModel]:
     return create_model(
         "CandidateReview",
         __config__=ConfigDict(extra="ignore"),
-        critique=(_capped_text(critique_max_chars), Field(description="Short critique.")),
+        critique=(capped_text(critique_max_chars), Field(description="Short critique.")),
         weight=(
             Annotated[int, BeforeValidator(_clamp_weight)],
             Field(ge=-WEIGHT_LIMIT, le=WEIGHT_LIMIT, description="Endorsement, -100 to +100."),
@@ -62,7 +69,7 @@ def answer_schema(answer_max_chars: int) -> type[BaseModel]:
     return create_model(
         "FinalAnswer",
         __config__=ConfigDict(extra="ignore"),
-        answer=(_capped_text(answer_max_chars), Field(description="The final answer only.")),
+        answer=(capped_text(answer_max_chars), Field(description="The final answer only.")),
     )
 
 

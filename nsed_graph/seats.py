@@ -22,11 +22,17 @@ from nsed_graph.calls import (
     drive,
 )
 from nsed_graph.config import NSEDConfig
-from nsed_graph.prompts import extract_messages, propose_messages, review_messages
+from nsed_graph.prompts import (
+    compress_messages,
+    extract_messages,
+    propose_messages,
+    review_messages,
+)
 from nsed_graph.protocol.answers import extract_answer, marked_answer, normalize_answer
+from nsed_graph.protocol.gate import truncate_tokens
 from nsed_graph.protocol.masking import assign_labels
 from nsed_graph.schemas import answer_schema, batch_review_schema, score_schema, scores_by_label
-from nsed_graph.state import Proposal, ProposeTask, Review, ReviewTask, Score
+from nsed_graph.state import CompressTask, Proposal, ProposeTask, Review, ReviewTask, Score
 
 PeerText = Callable[[Proposal], str]
 """How a proposal is shown to another seat: masked, redacted and cut to budget."""
@@ -142,6 +148,16 @@ def review_job(
         if label in parsed
     }
     return {**review, "ok": bool(scores), "scores": scores}
+
+
+def compress_job(task: CompressTask, config: NSEDConfig, log: CallLog) -> Job[str | None]:
+    """Rewrite the gate's brief as a compact one, cut to the state budget; None on failure."""
+    messages = compress_messages(task["task"], task["brief"], config.state_token_budget)
+    reply = yield from call_one(Request("compress", tuple(messages)), log, config.max_retries)
+    if isinstance(reply, CallFailure):
+        log.fail(reply)
+        return None
+    return truncate_tokens(reply.text.strip(), config.state_token_budget)
 
 
 def solo_task(agent: Agent, task: str) -> ProposeTask:

@@ -16,7 +16,7 @@ from langgraph.graph.message import add_messages
 from nsed_graph.config import SeatRole
 from nsed_graph.protocol.gate import MemoryItem
 
-Phase = Literal["propose", "review"]
+Phase = Literal["propose", "review", "compress"]
 FailureKind = Literal["timeout", "error", "empty", "unparseable"]
 
 
@@ -101,6 +101,18 @@ class RoundRecord(TypedDict):
     usage: dict[str, Any]
 
 
+def merge_rounds(left: list[Any] | None, right: list[Any] | None) -> list[Any]:
+    """Round records keyed by round number: a write adds a round or fills in fields of one.
+
+    The vote writes a round's record, the forget gate and the compressor add its brief later,
+    without rewriting the list.
+    """
+    merged = {record["round"]: record for record in left or []}
+    for record in right or []:
+        merged[record["round"]] = {**merged.get(record["round"], {}), **record}
+    return [merged[number] for number in sorted(merged)]
+
+
 class NSEDInput(TypedDict, total=False):
     """What a caller gives: a ``task``, or chat ``messages`` whose last human turn is the task."""
 
@@ -115,7 +127,7 @@ class NSEDOutput(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], add_messages]
     answer: str | None
     winner: Winner | None
-    rounds: list[RoundRecord]
+    rounds: Annotated[list[RoundRecord], merge_rounds]
     stop_reason: str | None
     degraded: bool
     failures: Annotated[list[FailureRecord], operator.add]
@@ -137,7 +149,6 @@ class NSEDState(NSEDOutput, total=False):
     reviews: Annotated[list[Review], operator.add]
     memory: list[MemoryItem]
     brief: str
-    reviewer_agreement: dict[str, list[int]]
 
 
 class ProposeTask(TypedDict):
@@ -150,6 +161,15 @@ class ProposeTask(TypedDict):
     previous: NotRequired[Proposal | None]
     previous_support: NotRequired[float | None]
     critiques: NotRequired[list[str]]
+
+
+class CompressTask(TypedDict):
+    """The ``Send`` payload of the compressor seat: the gate's brief to rewrite."""
+
+    agent: str
+    round: int
+    task: str
+    brief: str
 
 
 class ReviewTask(TypedDict):

@@ -18,6 +18,7 @@ def test_nodes_edges_and_cycle() -> None:
         "review",
         "vote",
         "forget_gate",
+        "compress",
         "stop",
         "__end__",
     }
@@ -30,7 +31,9 @@ def test_nodes_edges_and_cycle() -> None:
         ("gather", "stop", True),
         ("review", "vote", False),
         ("vote", "forget_gate", False),
-        ("forget_gate", "stop", False),
+        ("forget_gate", "compress", True),
+        ("forget_gate", "stop", True),
+        ("compress", "stop", False),
         ("stop", "broker", True),
         ("stop", "__end__", True),
     }

@@ -161,11 +161,12 @@ def tally(
 
 
 def reliability_from_history(
-    agreements: Mapping[str, tuple[int, int]], prior_strength: float
+    agreements: Mapping[str, tuple[float, float]], prior_strength: float
 ) -> dict[str, float]:
     """Reviewer reliability in [0, 1], shrunk toward 1 for reviewers with little history.
 
-    ``agreements`` maps a reviewer to (signs that agreed with the final winner, signs cast):
+    ``agreements`` maps a reviewer to (agreement observed, opportunities): for example the sum
+    of per-round shares of scores whose sign agreed with the winner, and the rounds reviewed.
     ``r = (prior_strength + agreed) / (prior_strength + cast)``.
     """
     result: dict[str, float] = {}
@@ -173,3 +174,10 @@ def reliability_from_history(
         denominator = prior_strength + cast
         result[reviewer] = 1.0 if denominator == 0 else (prior_strength + agreed) / denominator
     return result
+
+
+def sign_agreement(scores: Mapping[str, float], winner: str) -> tuple[int, int]:
+    """(scores whose sign agreed with the winner, scores cast): positive for the winner and
+    not positive for the others counts as agreement. Feeds reviewer reliability."""
+    agreed = sum(1 for candidate, w in scores.items() if (w > 0) == (candidate == winner))
+    return agreed, len(scores)

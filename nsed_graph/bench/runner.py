@@ -1,0 +1,445 @@
+"""The benchmark as a Python API: every method on the same agents and items, resumable.
+
+Each finished (method, item) pair is appended to ``items.jsonl`` at once, so an interrupted run
+loses only the pairs in flight: the next run with the same ``out_dir`` skips every pair already
+there. ``run.json`` pins the agents and settings of the directory; resuming with different ones
+is refused, since mixing them would make the comparison meaningless.
+
+Methods run in two phases. The first holds those that need nothing from the others (``single``,
+``moa``, ``nsed`` and its ablations); the second the sampling baselines, which may be sized to
+NSED's mean tokens per item and use the best single agent, both known only after the first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nsed_graph.agents import Agent
+from nsed_graph.bench.checkers import check
+from nsed_graph.bench.darkbench import ajudge, needs_judge
+from nsed_graph.bench.datasets import BenchItem
+from nsed_graph.bench.methods import (
+    MethodResult,
+    MethodSpec,
+    Sizing,
+    parse_method,
+    run_majority,
+    run_moa,
+    run_nsed,
+    run_self_consistency,
+    run_single,
+)
+from nsed_graph.bench.report import summarize, write_report
+from nsed_graph.config import NSEDConfig
+
+ROWS_FILE = "items.jsonl"
+RUN_FILE = "run.json"
+_FIRST_PHASE = frozenset({"single", "moa", "nsed"})
+
+Row = dict[str, Any]
+
+
+class BenchSettings(BaseModel):
+    """How the methods are run; everything but ``concurrency`` and ``retry_errors`` is pinned
+    in ``run.json`` so a resumed run cannot silently change it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    nsed: NSEDConfig = Field(
+        default_factory=NSEDConfig,
+        description="Base configuration of every method (timeouts, retries, token caps) and of "
+        "NSED; the answer format is set per item.",
+    )
+    samples: int | None = Field(
+        default=None,
+        ge=1,
+        description="Draws of self-consistency and repetitions of majority; None sizes them to "
+        "NSED's mean tokens per item (equal compute).",
+    )
+    max_samples: int = Field(default=16, ge=1, description="Cap on draws when sized to NSED.")
+    temperature: float = Field(
+        default=0.7, gt=0.0, le=2.0, description="Sampling temperature of the sampling methods."
+    )
+    sampling_seed: int = Field(default=0, description="Seed of draw i is sampling_seed + i.")
+    check_timeout_s: float = Field(default=10.0, gt=0.0, description="Per code answer check.")
+    concurrency: int = Field(default=4, ge=1, description="(method, item) pairs in flight at once.")
+    retry_errors: bool = Field(
+        default=False, description="On resume, run again the pairs that ended with an error."
+    )
+
+
+class BenchProgress(Protocol):
+    """What a live display is told: the plan per method, then every row as it is written."""
+
+    def planned(self, label: str, total: int, done: int) -> None: ...
+
+    def finished(self, row: Mapping[str, Any]) -> None: ...
+
+
+def _key(row: Mapping[str, Any]) -> tuple[str, str]:
+    return str(row["method"]), str(row["item"])
+
+
+def read_rows(path: Path) -> dict[tuple[str, str], Row]:
+    """Rows by (method, item), the last written winning; a line cut off by a crash is skipped."""
+    rows: dict[tuple[str, str], Row] = {}
+    if not path.exists():
+        return rows
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict) and "method" in row and "item" in row:
+            rows[_key(row)] = row
+    return rows
+
+
+def _open_journal(path: Path) -> TextIO:
+    """Append mode, first ending a line a crash left unfinished so the next row stays whole."""
+    journal = path.open("a+", encoding="utf-8")
+    if journal.tell() > 0:
+        journal.seek(journal.tell() - 1)
+        if journal.read(1) != "\n":
+            journal.write("\n")
+    return journal
+
+
+def _fingerprint(
+    agents: Sequence[Agent], settings: BenchSettings, judge: Agent | None
+) -> dict[str, Any]:
+    def describe(agent: Agent) -> dict[str, Any]:
+        model = getattr(agent.model, "model_name", None) or getattr(agent.model, "model", None)
+        return {"id": agent.id, "family": agent.family, "model": str(model)}
+
+    return {
+        "agents": [describe(agent) for agent in agents],
+        "judge": describe(judge) if judge else None,
+        "settings": settings.model_dump(mode="json", exclude={"concurrency", "retry_errors"}),
+    }
+
+
+def _pin_run(out_dir: Path, fingerprint: Mapping[str, Any]) -> None:
+    path = out_dir / RUN_FILE
+    if path.exists():
+        pinned = json.loads(path.read_text(encoding="utf-8"))
+        changed = sorted(key for key in fingerprint if pinned.get(key) != fingerprint[key])
+        if changed:
+            raise ValueError(
+                f"{out_dir} holds a run with different {', '.join(changed)}; resume with the "
+                "same agents and settings, or choose another output directory"
+            )
+        return
+    path.write_text(json.dumps(fingerprint, indent=2) + "\n", encoding="utf-8")
+
+
+def _expand(specs: Iterable[MethodSpec | str], agents: Sequence[Agent]) -> list[MethodSpec]:
+    """``single`` becomes one method per agent; named agents must exist."""
+    ids = [agent.id for agent in agents]
+    expanded: list[MethodSpec] = []
+    for spec in specs:
+        spec = parse_method(spec) if isinstance(spec, str) else spec
+        if spec.agent is not None and spec.agent not in ids:
+            raise ValueError(f"{spec.label}: no agent {spec.agent!r} (agents: {', '.join(ids)})")
+        if spec.kind == "single" and spec.agent is None:
+            expanded += [MethodSpec("single", agent=agent_id) for agent_id in ids]
+        else:
+            expanded.append(spec)
+    labels = [spec.label for spec in expanded]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"methods repeat: {', '.join(labels)}")
+    return expanded
+
+
+def _by_prior(agents: Sequence[Agent]) -> Agent:
+    return max(agents, key=lambda agent: agent.prior)
+
+
+def best_single_agent(agents: Sequence[Agent], rows: Iterable[Mapping[str, Any]]) -> Agent:
+    """The agent with the best measured ``single`` accuracy, else the highest prior."""
+    scores: dict[str, list[bool]] = {}
+    for row in rows:
+        if row["kind"] == "single" and row.get("correct") is not None:
+            scores.setdefault(row["agent"], []).append(bool(row["correct"]))
+    measured = [agent for agent in agents if scores.get(agent.id)]
+    if not measured:
+        return _by_prior(agents)
+    return max(measured, key=lambda a: (sum(scores[a.id]) / len(scores[a.id]), a.prior))
+
+
+class _Run:
+    """One call of ``arun_benchmark``: the agents, the journal and what is already done."""
+
+    def __init__(
+        self,
+        agents: Sequence[Agent],
+        settings: BenchSettings,
+        judge: Agent | None,
+        journal: TextIO,
+        rows: dict[tuple[str, str], Row],
+        progress: BenchProgress | None,
+    ) -> None:
+        self.agents = list(agents)
+        self.by_id = {agent.id: agent for agent in agents}
+        self.settings = settings
+        self.judge = judge
+        self.journal = journal
+        self.rows = rows
+        self.progress = progress
+        self.limit = asyncio.Semaphore(settings.concurrency)
+        self.sizing: Sizing | None = None
+        self.best: Agent | None = None
+
+    def pending(self, spec: MethodSpec, items: Sequence[BenchItem]) -> list[BenchItem]:
+        def done(item: BenchItem) -> bool:
+            row = self.rows.get((spec.label, item.id))
+            return row is not None and not (self.settings.retry_errors and row.get("error"))
+
+        return [item for item in items if not done(item)]
+
+    def nsed_mean_tokens(self, items: Sequence[BenchItem]) -> float:
+        rows = [self.rows.get(("nsed", item.id)) for item in items]
+        used = [float(row["total_tokens"]) for row in rows if row is not None]
+        if not used:
+            raise ValueError("sizing to NSED needs rows of the plain `nsed` method")
+        return sum(used) / len(used)
+
+    async def phase(self, specs: Sequence[MethodSpec], items: Sequence[BenchItem]) -> None:
+        jobs = [(spec, item) for spec in specs for item in self.pending(spec, items)]
+        await asyncio.gather(*(self.run_one(spec, item) for spec, item in jobs))
+
+    async def run_one(self, spec: MethodSpec, item: BenchItem) -> None:
+        async with self.limit:
+            config = spec.config(self.settings.nsed).model_copy(
+                update={"answer_format": item.format}
+            )
+            started = time.monotonic()
+            try:
+                result = await self.method(spec, item, config)
+            except Exception as error:
+                result = MethodResult(
+                    None, "", [], time.monotonic() - started, f"{type(error).__name__}: {error}"
+                )
+            row = await self.score(spec, item, result)
+        self.rows[_key(row)] = row
+        self.journal.write(json.dumps(row, default=str) + "\n")
+        self.journal.flush()
+        if self.progress is not None:
+            self.progress.finished(row)
+
+    async def method(self, spec: MethodSpec, item: BenchItem, config: NSEDConfig) -> MethodResult:
+        task, settings = item.question, self.settings
+        if spec.kind == "single":
+            return await run_single(self.by_id[spec.agent or ""], task, config)
+        if spec.kind == "nsed":
+            return await run_nsed(self.agents, task, config)
+        if spec.kind == "moa":
+            aggregator = self.by_id[spec.agent] if spec.agent else _by_prior(self.agents)
+            return await run_moa(self.agents, aggregator, task, config)
+        assert self.sizing is not None, "second phase not prepared"
+        assert self.best is not None, "second phase not prepared"
+        temperature, seed = settings.temperature, settings.sampling_seed
+        if spec.kind == "self-consistency":
+            agent = self.by_id[spec.agent] if spec.agent else self.best
+            return await run_self_consistency(
+                agent, task, config, self.sizing, temperature=temperature, seed=seed
+            )
+        return await run_majority(
+            self.agents, task, config, self.sizing, temperature=temperature, seed=seed
+        )
+
+    async def score(self, spec: MethodSpec, item: BenchItem, result: MethodResult) -> Row:
+        usage = result.usage()
+        details = dict(result.details)
+        record = details.get("record") or {}
+        row: Row = {
+            "method": spec.label,
+            "kind": spec.kind,
+            "item": item.id,
+            "dataset": item.dataset,
+            "category": item.category,
+            "agent": details.get("agent") or details.get("aggregator"),
+            "answer": result.answer,
+            "response": result.response,
+            "error": result.error,
+            "calls": int(usage["calls"]),
+            "input_tokens": int(usage["input_tokens"]),
+            "output_tokens": int(usage["output_tokens"]),
+            "total_tokens": int(usage["total_tokens"]),
+            "cost": float(usage["cost"]),
+            "wall_s": round(result.wall_s, 4),
+            "round_answers": list(result.round_answers),
+            "stop_reason": record.get("stop_reason"),
+            "correct": None,
+            "check": None,
+            "dark": None,
+            "judge": None,
+            "details": details,
+        }
+        try:
+            if needs_judge(item):
+                row |= await self.judged(item, result)
+            else:
+                row |= await asyncio.to_thread(self.checked, item, result, record)
+        except Exception as error:
+            # Counted as wrong, as for every method alike, rather than dropped from the score.
+            row["correct"] = None if needs_judge(item) else False
+            row["check"] = f"scoring failed: {type(error).__name__}: {error}"
+        return row
+
+    async def judged(self, item: BenchItem, result: MethodResult) -> dict[str, Any]:
+        assert self.judge is not None
+        judgement = await ajudge(self.judge, item, result.response, self.settings.nsed)
+        usage = {
+            "tokens": sum(c["input_tokens"] + c["output_tokens"] for c in judgement.calls),
+            "calls": len(judgement.calls),
+        }
+        return {
+            "dark": judgement.dark,
+            "judge": {"reasoning": judgement.reasoning, "error": judgement.error, **usage},
+        }
+
+    def checked(
+        self, item: BenchItem, result: MethodResult, record: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Checks the answer; for NSED also every round's winner, every round-1 proposal (the
+        agents alone) and every review's sign against the proposals' correctness."""
+        memo: dict[str | None, bool] = {}
+
+        def right(answer: str | None) -> bool:
+            if answer not in memo:
+                verdict = check(item, answer, timeout_s=self.settings.check_timeout_s)
+                memo[answer] = verdict.correct
+            return memo[answer]
+
+        outcome = check(item, result.answer, timeout_s=self.settings.check_timeout_s)
+        scored: dict[str, Any] = {"correct": outcome.correct, "check": outcome.detail}
+        rounds = record.get("rounds") or []
+        if not rounds:
+            return scored
+        first = rounds[0]["proposals"]
+        scored["round_correct"] = [right(answer) for answer in result.round_answers]
+        scored["solo"] = [sum(right(p["answer"]) for p in first), len(first)]
+        agree = total = 0.0
+        for record_round in rounds:
+            correct = {p["agent"]: right(p["answer"]) for p in record_round["proposals"]}
+            for weights in record_round["raw_weights"].values():
+                for candidate, weight in weights.items():
+                    if candidate in correct:
+                        total += 1
+                        agree += 0.5 if weight == 0 else float((weight > 0) == correct[candidate])
+        scored["review_agreement"] = [agree, total]
+        return scored
+
+    def prepare_second_phase(self, items: Sequence[BenchItem]) -> dict[str, Any]:
+        """Fix what the sampling methods depend on, from the first phase's rows."""
+        settings = self.settings
+        self.best = best_single_agent(self.agents, self.rows.values())
+        if settings.samples is not None:
+            self.sizing = Sizing(fixed=settings.samples)
+            return {"samples": settings.samples, "best_single": self.best.id}
+        target = self.nsed_mean_tokens(items)
+        self.sizing = Sizing(target_tokens=target, max_draws=settings.max_samples)
+        return {"target_tokens": target, "best_single": self.best.id}
+
+
+async def arun_benchmark(
+    agents: Sequence[Agent],
+    items: Sequence[BenchItem],
+    methods: Sequence[MethodSpec | str],
+    out_dir: str | Path,
+    *,
+    settings: BenchSettings | None = None,
+    judge: Agent | None = None,
+    progress: BenchProgress | None = None,
+) -> dict[str, Any]:
+    """Run ``methods`` on ``items`` with ``agents``, write the results into ``out_dir``, and
+    return the summary (also written as ``summary.json``, ``report.md`` and plots).
+
+    Excluded agents stay off the table (one can serve as ``judge``). DarkBench items need a
+    ``judge``. Unless named (``moa[ID]``, ``self-consistency[ID]``), the MoA aggregator is the
+    agent with the highest prior and self-consistency samples the agent with the best measured
+    ``single`` accuracy (else the highest prior). Errors of one (method, item) pair are
+    recorded in its row, never raised.
+    """
+    settings = settings or BenchSettings()
+    table = [agent for agent in agents if not agent.excluded]
+    specs = _expand(methods, table)
+    if not table or not items:
+        raise ValueError("a benchmark needs at least one agent and one item")
+    if judge is None and any(needs_judge(item) for item in items):
+        raise ValueError("DarkBench items are graded by a judge model: pass judge=Agent(...)")
+    for spec in specs:
+        spec.config(settings.nsed)  # an ablation that clashes with the base fails now, not later
+    labels = [spec.label for spec in specs]
+    if len({item.id for item in items}) != len(items):
+        raise ValueError("item ids must be unique")
+    sampling = [spec for spec in specs if spec.kind not in _FIRST_PHASE]
+    if sampling and settings.samples is None and "nsed" not in labels:
+        raise ValueError(
+            "self-consistency and majority are sized to NSED's tokens unless samples is set: "
+            "add the `nsed` method or give samples=K"
+        )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _pin_run(out, _fingerprint(table, settings, judge))
+    rows = read_rows(out / ROWS_FILE)
+    started = time.monotonic()
+    sizing_note: dict[str, Any] = {}
+    with _open_journal(out / ROWS_FILE) as journal:
+        run = _Run(table, settings, judge, journal, rows, progress)
+        if progress is not None:
+            for spec in specs:
+                progress.planned(spec.label, len(items), len(items) - len(run.pending(spec, items)))
+        await run.phase([s for s in specs if s.kind in _FIRST_PHASE], items)
+        if sampling:
+            sizing_note = run.prepare_second_phase(items)
+            await run.phase(sampling, items)
+    wanted = {item.id for item in items}
+    selected = [row for key, row in rows.items() if key[1] in wanted and key[0] in labels]
+    meta = {
+        "datasets": sorted({item.dataset for item in items}),
+        "agents": [agent.id for agent in table],
+        "judge": judge.id if judge else None,
+        "settings": settings.model_dump(mode="json"),
+        "sizing": _describe_sizing(sizing_note),
+        "sampling": sizing_note,
+        "session_wall_s": round(time.monotonic() - started, 3),
+    }
+    summary = summarize(selected, labels, meta=meta)
+    paths = write_report(out, summary)
+    return {**summary, "files": {name: path.name for name, path in paths.items()}}
+
+
+def _describe_sizing(note: Mapping[str, Any]) -> str:
+    if not note:
+        return ""
+    who = f"self-consistency samples `{note['best_single']}`"
+    if "samples" in note:
+        return f"{who}; {note['samples']} draws each"
+    return f"{who}; draws sized to NSED's mean of {note['target_tokens']:.0f} tokens per item"
+
+
+def run_benchmark(
+    agents: Sequence[Agent],
+    items: Sequence[BenchItem],
+    methods: Sequence[MethodSpec | str],
+    out_dir: str | Path,
+    *,
+    settings: BenchSettings | None = None,
+    judge: Agent | None = None,
+    progress: BenchProgress | None = None,
+) -> dict[str, Any]:
+    """``arun_benchmark`` from synchronous code (it starts its own event loop)."""
+    return asyncio.run(
+        arun_benchmark(
+            agents, items, methods, out_dir, settings=settings, judge=judge, progress=progress
+        )
+    )

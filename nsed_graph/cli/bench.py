@@ -1,0 +1,244 @@
+"""``nsed bench``: every method on the same ensemble and the same items, resumable.
+
+Example::
+
+    nsed bench --dataset gsm8k --limit 50 --out runs/gsm8k-1 --ensemble ensemble.yaml \\
+        --methods "single,self-consistency,majority,moa,nsed,nsed[aggregation=linear]"
+
+Run it again with the same ``--out`` to resume after an interruption. Heavy imports happen
+inside the command so ``nsed --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from nsed_graph.cli.common import RUNTIME_ERROR, USAGE_ERROR, fail, open_ensemble
+
+if TYPE_CHECKING:
+    from nsed_graph.agents import Agent
+    from nsed_graph.bench.datasets import BenchItem
+
+DEFAULT_METHODS = "single,self-consistency,majority,moa,nsed"
+DARKBENCH_METHODS = "single,moa,nsed,nsed[no-masking]"
+"""Sampling baselines vote over short extracted answers, which free-text DarkBench lacks; the
+masking ablation is what the paper's DarkBench claim is about."""
+LOCAL_CONCURRENCY = 1
+REMOTE_CONCURRENCY = 4
+
+
+class RichProgress:
+    """One bar per method, its description carrying the running accuracy (or dark rate).
+
+    Labels are escaped: ``single[qwen]`` would otherwise be read as Rich markup and vanish.
+    """
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, Any] = {}
+        self.scores: dict[str, list[bool]] = {}
+
+    def planned(self, label: str, total: int, done: int) -> None:
+        self.tasks[label] = self.progress.add_task(escape(label), total=total, completed=done)
+
+    def finished(self, row: Mapping[str, Any]) -> None:
+        label = str(row["method"])
+        outcome = row.get("correct") if row.get("correct") is not None else row.get("dark")
+        if outcome is not None:
+            self.scores.setdefault(label, []).append(bool(outcome))
+        seen = self.scores.get(label, [])
+        measure = "dark" if row.get("dark") is not None else "acc"
+        shown = f"{label}  {measure} {sum(seen) / len(seen):.0%}" if seen else label
+        self.progress.update(self.tasks[label], advance=1, description=escape(shown))
+
+
+def _items(
+    dataset: str, limit: int | None, sample: int | None, seed: int, categories: Sequence[str]
+) -> list[BenchItem]:
+    from nsed_graph.bench.darkbench import category_key, definition
+    from nsed_graph.bench.datasets import load_dataset, select
+
+    items = load_dataset(dataset, seed=seed)
+    if categories:
+        for name in categories:
+            definition(name)  # refuses an unknown category by name
+        wanted = {category_key(name) for name in categories}
+        items = [i for i in items if i.category and category_key(i.category) in wanted]
+    return select(items, limit=limit, sample=sample, seed=seed)
+
+
+def _judge(judge_id: str | None, agents: Sequence[Agent], console: Console) -> Agent | None:
+    if judge_id is None:
+        return None
+    found = next((agent for agent in agents if agent.id == judge_id), None)
+    if found is None:
+        fail(f"--judge: no agent {judge_id!r} in the ensemble", USAGE_ERROR)
+    if not found.excluded:
+        console.print(
+            f"[yellow]warning:[/] judge {judge_id!r} also sits at the table; mark it "
+            "`excluded: true` in the ensemble file to keep it out of the methods"
+        )
+    return found
+
+
+def _print_summary(console: Console, summary: Mapping[str, Any], out: Path) -> None:
+    table = Table(title="Results")
+    for column in ("method", "accuracy", "95% CI", "dark rate", "calls/item", "tokens/item"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+
+    def pct(measure: Mapping[str, Any] | None) -> tuple[str, str]:
+        if not measure or measure["rate"] is None:
+            return "–", "–"
+        low, high = measure["ci95"]
+        return f"{measure['rate']:.1%}", f"{low:.0%}–{high:.0%}"
+
+    for label, method in summary["methods"].items():
+        accuracy, interval = pct(method["accuracy"])
+        dark, dark_interval = pct((method["darkbench"] or {}).get("overall"))
+        table.add_row(
+            escape(label),
+            accuracy,
+            interval if method["accuracy"] else dark_interval,
+            dark,
+            f"{method['per_item']['calls']:.1f}",
+            f"{method['per_item']['total_tokens']:.0f}",
+        )
+    console.print(table)
+    for method in summary["methods"].values():
+        fit = (method.get("rounds") or {}).get("fatigue")
+        if fit:
+            console.print(f"{method['label']}: more rounds? {fit['verdict']}", markup=False)
+    console.print(f"report: {out / 'report.md'}", markup=False)
+
+
+def bench(
+    dataset: Annotated[
+        str,
+        typer.Option(
+            help="gsm8k, math500, aime24, aime25, mbpp, humaneval, gpqa, "
+            "darkbench, or a JSONL file in the generic format."
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Output directory; the same one resumes a run.")],
+    methods: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated: single, self-consistency, majority, moa, nsed, and NSED "
+            "ablations such as nsed\\[aggregation=linear], nsed\\[no-masking], "
+            "nsed\\[gamma=0.9]. Default: those five methods; for DarkBench single, moa, nsed "
+            "and nsed\\[no-masking]."
+        ),
+    ] = None,
+    ensemble: Annotated[
+        Path | None,
+        typer.Option(help="Ensemble file (YAML/TOML); default: the embedded local models."),
+    ] = None,
+    fast: Annotated[
+        bool, typer.Option(help="Default ensemble: only the two small models.")
+    ] = False,
+    limit: Annotated[int | None, typer.Option(min=0, help="First N items.")] = None,
+    sample: Annotated[int | None, typer.Option(min=0, help="Seeded random N items.")] = None,
+    seed: Annotated[int, typer.Option(help="Seeds item sampling and reviewer shuffles.")] = 0,
+    category: Annotated[
+        list[str] | None,
+        typer.Option(help="DarkBench categories to keep, e.g. sycophancy,brand-bias."),
+    ] = None,
+    judge: Annotated[
+        str | None, typer.Option(help="Ensemble agent id that grades DarkBench responses.")
+    ] = None,
+    max_rounds: Annotated[int, typer.Option(min=1, help="NSED round cap.")] = 7,
+    min_rounds: Annotated[
+        int, typer.Option(min=1, help="NSED rounds before convergence may stop.")
+    ] = 2,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Draws for self-consistency/majority; default: sized to NSED's tokens."
+        ),
+    ] = None,
+    max_samples: Annotated[int, typer.Option(min=1, help="Cap on sized draws.")] = 16,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.7,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Items in flight; default 1 for local models, 4 for remote."),
+    ] = None,
+    retry_errors: Annotated[
+        bool, typer.Option(help="On resume, run again the items that ended with an error.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Compare single models, self-consistency, majority voting, Mixture-of-Agents and NSED."""
+    from pydantic import ValidationError
+
+    from nsed_graph.bench.darkbench import needs_judge
+    from nsed_graph.bench.datasets import DatasetError
+    from nsed_graph.bench.methods import parse_methods
+    from nsed_graph.bench.runner import BenchSettings, run_benchmark
+    from nsed_graph.config import NSEDConfig
+    from nsed_graph.ensemble import EnsembleError
+    from nsed_graph.local.server import LocalServerError
+    from nsed_graph.local.weights import WeightsError
+
+    console = Console(stderr=True, quiet=quiet)
+    try:
+        categories = [name for value in category or [] for name in value.split(",") if name]
+        items = _items(dataset, limit, sample, seed, categories)
+        graded = any(needs_judge(item) for item in items)
+        specs = parse_methods(methods or (DARKBENCH_METHODS if graded else DEFAULT_METHODS))
+    except (DatasetError, ValueError) as error:
+        fail(str(error), USAGE_ERROR)
+    if not items:
+        fail("no items selected", USAGE_ERROR)
+    if graded and judge is None:
+        fail("DarkBench responses are graded by a judge: give --judge AGENT_ID", USAGE_ERROR)
+    try:
+        with open_ensemble(ensemble, fast=fast, quiet=quiet) as opened:
+            settings = BenchSettings(
+                nsed=NSEDConfig(
+                    max_rounds=max_rounds,
+                    min_rounds=min(min_rounds, max_rounds),
+                    seed=seed,
+                    timeout_s=opened.call_timeout_s,
+                ),
+                samples=samples,
+                max_samples=max_samples,
+                temperature=temperature,
+                sampling_seed=seed,
+                concurrency=concurrency
+                or (LOCAL_CONCURRENCY if opened.local else REMOTE_CONCURRENCY),
+                retry_errors=retry_errors,
+            )
+            grader = _judge(judge, opened.agents, console)
+            bars = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                disable=quiet,
+            )
+            with bars:
+                summary = run_benchmark(
+                    opened.agents,
+                    items,
+                    specs,
+                    out,
+                    settings=settings,
+                    judge=grader,
+                    progress=RichProgress(bars),
+                )
+    except (EnsembleError, ValidationError, ValueError) as error:
+        fail(str(error), USAGE_ERROR)
+    except (LocalServerError, WeightsError) as error:
+        fail(str(error), RUNTIME_ERROR)
+    except KeyboardInterrupt:
+        fail(f"interrupted; finished items are kept in {out}, run again to resume", 130)
+    _print_summary(Console(), summary, out)
