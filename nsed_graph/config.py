@@ -137,8 +137,9 @@ class NSEDConfig(BaseModel):
     )
     seed: int = Field(default=0, description="Seeds the reviewers' label shuffles.")
     structured_output_method: StructuredMethod = "json_schema"
-    proposal_max_tokens: int = Field(default=768, ge=16)
-    review_max_tokens: int = Field(default=512, ge=16)
+    proposal_max_tokens: int = Field(
+        default=768, ge=16, description="Token cap of free-text calls (proposals, compressor)."
+    )
     candidate_token_budget: int = Field(
         default=400, ge=20, description="Text of each candidate a reviewer sees, in tokens."
     )

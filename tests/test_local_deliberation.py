@@ -20,6 +20,7 @@ pytestmark = pytest.mark.local_llm
 
 SMALL = "smollm2-135m"
 QWEN = "qwen2.5-coder-0.5b"
+LARGE = "qwen2.5-coder-1.5b"
 TASK = "What is 17 + 25? Answer with a number."
 # short replies keep this tier within a few minutes on two cores
 CONFIG = NSEDConfig(
@@ -107,3 +108,14 @@ def test_killed_server_mid_run_degrades_the_round() -> None:
     assert {f["kind"] for f in dead} == {"error"}
     second = final["rounds"][1]
     assert {p["agent"] for p in second["proposals"] if p["ok"]} == {QWEN, "qwen-twin"}
+
+
+@pytest.mark.local_llm_large
+def test_three_model_round_with_the_1_5b() -> None:
+    """Opt-in (``pytest -m local_llm_large``): the full default ensemble, one round."""
+    with start_local_models([SMALL, QWEN, LARGE], quiet=True) as group:
+        agents = default_local_ensemble().build_agents(group.base_urls)
+        config = CONFIG.model_copy(update={"max_rounds": 1, "min_rounds": 1})
+        out = create_nsed_graph(agents, config).invoke({"task": TASK})
+    assert {p["agent"] for p in out["rounds"][0]["proposals"]} == {SMALL, QWEN, LARGE}
+    assert out["answer"] is not None
