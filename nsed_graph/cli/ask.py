@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.live import Live
 
 from nsed_graph.agents import Agent
-from nsed_graph.cli.common import RUNTIME_ERROR, USAGE_ERROR, fail, open_ensemble
+from nsed_graph.cli.common import INTERRUPTED, RUNTIME_ERROR, USAGE_ERROR, fail, open_ensemble
 from nsed_graph.cli.display import ProgressView, summary
 from nsed_graph.config import AnswerFormat, NSEDConfig
 from nsed_graph.ensemble import EnsembleError
@@ -23,8 +23,6 @@ from nsed_graph.graph import create_nsed_graph
 from nsed_graph.local.catalogue import UnknownModelError
 from nsed_graph.local.server import LocalServerError
 from nsed_graph.local.weights import WeightsError
-
-INTERRUPTED = 130
 
 
 def ask(

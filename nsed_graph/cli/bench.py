@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from nsed_graph.cli.common import RUNTIME_ERROR, USAGE_ERROR, fail, open_ensemble
+from nsed_graph.cli.common import INTERRUPTED, RUNTIME_ERROR, USAGE_ERROR, fail, open_ensemble
 
 if TYPE_CHECKING:
     from nsed_graph.agents import Agent
@@ -240,5 +240,5 @@ def bench(
     except (LocalServerError, WeightsError) as error:
         fail(str(error), RUNTIME_ERROR)
     except KeyboardInterrupt:
-        fail(f"interrupted; finished items are kept in {out}, run again to resume", 130)
+        fail(f"interrupted; finished items are kept in {out}, run again to resume", INTERRUPTED)
     _print_summary(Console(), summary, out)

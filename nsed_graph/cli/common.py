@@ -27,6 +27,7 @@ from nsed_graph.ensemble import (
 
 USAGE_ERROR = 2
 RUNTIME_ERROR = 1
+INTERRUPTED = 130
 REMOTE_TIMEOUT_S = 120.0
 
 

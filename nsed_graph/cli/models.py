@@ -8,13 +8,14 @@ Neither prints a traceback.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Literal, NoReturn
+from typing import Annotated, Literal
 
 import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from nsed_graph.cli.common import INTERRUPTED, RUNTIME_ERROR, USAGE_ERROR, fail
 from nsed_graph.local.catalogue import (
     CATALOGUE,
     DEFAULT_ENSEMBLE,
@@ -37,8 +38,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-USAGE_ERROR = 2
-RUNTIME_ERROR = 1
 
 IdsArgument = Annotated[
     list[str] | None,
@@ -49,20 +48,15 @@ FastOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=code)
-
-
 def _select(ids: Sequence[str] | None, fast: bool) -> tuple[LocalModel, ...]:
     """Explicit ids win; otherwise the default or fast ensemble."""
     if ids and fast:
-        _fail("give model ids or --fast, not both", USAGE_ERROR)
+        fail("give model ids or --fast, not both", USAGE_ERROR)
     chosen = list(ids) if ids else list(FAST_ENSEMBLE if fast else DEFAULT_ENSEMBLE)
     try:
         return resolve_models(chosen)
     except UnknownModelError as exc:
-        _fail(str(exc), USAGE_ERROR)
+        fail(str(exc), USAGE_ERROR)
 
 
 @app.command("list")
@@ -113,9 +107,9 @@ def pull(
     try:
         paths = ensure_models([m.id for m in models], quiet=quiet)
     except WeightsError as exc:
-        _fail(str(exc), RUNTIME_ERROR)
+        fail(str(exc), RUNTIME_ERROR)
     except KeyboardInterrupt:
-        _fail("interrupted; nothing partial was kept", 130)
+        fail("interrupted; nothing partial was kept", INTERRUPTED)
     for model_id, path in paths.items():
         typer.echo(f"{model_id}: {path}")
 
@@ -124,7 +118,7 @@ def _ports(port_base: int | None, count: int) -> list[int] | None:
     if port_base is None:
         return None
     if not 1024 <= port_base <= 65535 - count + 1:
-        _fail(
+        fail(
             f"--port-base must be between 1024 and {65535 - count + 1} for {count} models, "
             f"got {port_base}",
             USAGE_ERROR,
@@ -188,7 +182,7 @@ def serve(
         typer.echo("stopped.")
         return
     group.stop()
-    _fail(f"the server of {died} exited unexpectedly; stopped the others", RUNTIME_ERROR)
+    fail(f"the server of {died} exited unexpectedly; stopped the others", RUNTIME_ERROR)
 
 
 def _start(
@@ -204,8 +198,8 @@ def _start(
             [m.id for m in models], host=host, ports=ports, n_parallel=n_parallel, n_threads=threads
         )
     except PortInUseError as exc:
-        _fail(str(exc), USAGE_ERROR)
+        fail(str(exc), USAGE_ERROR)
     except (LocalServerError, WeightsError) as exc:
-        _fail(str(exc), RUNTIME_ERROR)
+        fail(str(exc), RUNTIME_ERROR)
     except KeyboardInterrupt:
-        _fail("interrupted while starting; all servers stopped", 130)
+        fail("interrupted while starting; all servers stopped", INTERRUPTED)
