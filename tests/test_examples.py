@@ -42,3 +42,17 @@ def test_langgraph_json_points_at_a_compiled_graph(monkeypatch) -> None:
     graph = getattr(module, name)
     assert graph.name == "nsed"
     assert "broker" in graph.get_graph().nodes
+
+
+def test_quickstart_notebook_runs(capsys) -> None:
+    """Every cell that needs no model server runs as written, in order."""
+    notebook = json.loads((ROOT / "notebooks" / "quickstart.ipynb").read_text())
+    namespace: dict = {}
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "code" or "needs-servers" in cell["metadata"].get("tags", []):
+            continue
+        exec(compile("".join(cell["source"]), "quickstart.ipynb", "exec"), namespace)
+    out = capsys.readouterr().out
+    assert "majority over answers: 41" in out
+    assert "NSED: 42" in out
+    assert "'event': 'stop'" in out
