@@ -16,6 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$")
 
 
+def check_agent_id(value: str) -> str:
+    """Agent ids travel in state, traces and file names: keep them short and plain."""
+    if not _ID_PATTERN.match(value):
+        raise ValueError(
+            f"agent id {value!r} must be 1-64 characters of letters, digits, '.', '_', ':' "
+            "or '-', starting with a letter or digit"
+        )
+    return value
+
+
 class Agent(BaseModel):
     """One configured chat model at the deliberation table.
 
@@ -41,12 +51,7 @@ class Agent(BaseModel):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not _ID_PATTERN.match(value):
-            raise ValueError(
-                f"agent id {value!r} must be 1-64 characters of letters, digits, '.', '_', ':' "
-                "or '-', starting with a letter or digit"
-            )
-        return value
+        return check_agent_id(value)
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -68,10 +73,6 @@ class Agent(BaseModel):
             + self.cost_per_1k_input * input_tokens / 1000.0
             + self.cost_per_1k_output * output_tokens / 1000.0
         )
-
-    def public_metadata(self) -> dict[str, Any]:
-        """The agent as plain data (no model object), for state, receipts and logs."""
-        return self.model_dump(mode="json")
 
 
 def index_agents(agents: Sequence[Agent]) -> dict[str, Agent]:

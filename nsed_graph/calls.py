@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import threading
 import time
 from collections.abc import Generator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -26,6 +27,7 @@ from pydantic import BaseModel
 
 from nsed_graph.agents import Agent
 from nsed_graph.config import NSEDConfig
+from nsed_graph.redaction import scrub
 from nsed_graph.state import CallRecord, FailureKind, FailureRecord, Phase
 
 T = TypeVar("T")
@@ -48,8 +50,6 @@ class Reply:
 
     text: str
     parsed: dict[str, Any] | None
-    input_tokens: int
-    output_tokens: int
 
 
 class CallFailure(Exception):
@@ -62,7 +62,8 @@ class CallFailure(Exception):
 
 
 Outcome = tuple[Any, float]
-"""What a driver got back for one attempt: (message, structured dict or exception, seconds)."""
+"""What a driver got back for one attempt: (an AIMessage, a structured-output dict or the
+exception raised, and the seconds the call took)."""
 
 Job = Generator[list[Request], list[Outcome], T]
 
@@ -78,7 +79,7 @@ class CallLog:
     failures: list[FailureRecord] = field(default_factory=list)
 
     def record(
-        self, purpose: Purpose, seconds: float, result: Reply | CallFailure, raw: Any
+        self, purpose: Purpose, attempt: int, seconds: float, result: Reply | CallFailure, raw: Any
     ) -> None:
         input_tokens, output_tokens = _usage(raw)
         self.calls.append(
@@ -87,7 +88,7 @@ class CallLog:
                 "agent": self.agent.id,
                 "phase": self.phase,
                 "purpose": purpose,
-                "attempt": 1 + sum(1 for c in self.calls if c["purpose"] == purpose),
+                "attempt": attempt,
                 "ok": isinstance(result, Reply),
                 "latency_s": round(seconds, 4),
                 "input_tokens": input_tokens,
@@ -122,7 +123,7 @@ def call_all(
         for index, (raw, seconds) in zip(pending, outcomes, strict=True):
             attempts[index] += 1
             result = interpret(raw, requests[index])
-            log.record(requests[index].purpose, seconds, result, raw)
+            log.record(requests[index].purpose, attempts[index], seconds, result, raw)
             if isinstance(result, CallFailure) and attempts[index] <= max_retries:
                 retry.append(index)
             else:
@@ -139,10 +140,12 @@ def call_one(request: Request, log: CallLog, max_retries: int) -> Job[Reply | Ca
 
 def interpret(raw: Any, request: Request) -> Reply | CallFailure:
     """Classify one attempt's outcome; an empty or unparseable reply is a failure like an error."""
-    if isinstance(raw, TimeoutError | asyncio.TimeoutError | FutureTimeout):
+    if isinstance(raw, TimeoutError | asyncio.TimeoutError | FutureTimeout) or (
+        isinstance(raw, BaseException) and "Timeout" in type(raw).__name__
+    ):  # providers raise their own timeouts (openai.APITimeoutError, httpx.ReadTimeout)
         return CallFailure("timeout", "no reply within the timeout")
     if isinstance(raw, BaseException):
-        return CallFailure("error", f"{type(raw).__name__}: {raw}"[:500])
+        return CallFailure("error", scrub(f"{type(raw).__name__}: {raw}")[:500])
     if request.schema is not None:
         message = raw.get("raw") if isinstance(raw, dict) else None
         parsed = raw.get("parsed") if isinstance(raw, dict) else None
@@ -150,20 +153,14 @@ def interpret(raw: Any, request: Request) -> Reply | CallFailure:
         if parsed is None:
             problem = raw.get("parsing_error") if isinstance(raw, dict) else None
             kind: FailureKind = "empty" if not text.strip() else "unparseable"
-            return CallFailure(kind, f"structured reply did not parse: {problem or text[:200]}")
+            detail = scrub(str(problem or text[:200]))
+            return CallFailure(kind, f"structured reply did not parse: {detail}")
         data = parsed.model_dump() if isinstance(parsed, BaseModel) else dict(parsed)
-        tokens = _usage(raw)
-        return Reply(
-            text=text or json.dumps(data),
-            parsed=data,
-            input_tokens=tokens[0],
-            output_tokens=tokens[1],
-        )
+        return Reply(text=text or json.dumps(data), parsed=data)
     text = _text(raw)
     if not text.strip():
         return CallFailure("empty", "the model returned no text")
-    tokens = _usage(raw)
-    return Reply(text=text, parsed=None, input_tokens=tokens[0], output_tokens=tokens[1])
+    return Reply(text=text, parsed=None)
 
 
 def _text(message: Any) -> str:
@@ -202,34 +199,48 @@ def runnable_for(agent: Agent, request: Request, config: NSEDConfig) -> Runnable
     return agent.model.bind(**settings)
 
 
-_SYNC_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="nsed-call")
+def _call_in_thread(runnable: Runnable[Any, Any], messages: list[BaseMessage]) -> Future[Outcome]:
+    """Start one blocking call on a daemon thread, timed inside the thread.
+
+    A daemon thread, not a pool: a call abandoned at its timeout must neither hold a worker
+    that later calls queue behind nor keep the program from exiting. The call runs in a copy of
+    this context, so tracing keeps its parent run.
+    """
+    future: Future[Outcome] = Future()
+    context = contextvars.copy_context()
+
+    def run() -> None:
+        started = time.monotonic()
+        try:
+            outcome: Any = context.run(runnable.invoke, messages)
+        except Exception as error:
+            outcome = error
+        future.set_result((outcome, time.monotonic() - started))
+
+    threading.Thread(target=run, name="nsed-call", daemon=True).start()
+    return future
 
 
 def drive(job: Job[T], agent: Agent, config: NSEDConfig) -> T:
-    """Run a seat's job with blocking calls (``graph.invoke``); a hung call is abandoned."""
+    """Run a seat's job with blocking calls (``graph.invoke``), concurrently within the seat.
+
+    A call still running at ``timeout_s`` is abandoned: its thread finishes on its own (give the
+    model client its own timeout to stop it, e.g. ``ChatOpenAI(timeout=...)``).
+    """
     try:
         requests = next(job)
         while True:
-            # Each call runs in a copy of this context, so tracing keeps its parent run.
+            started = time.monotonic()
             futures = [
-                (
-                    _SYNC_POOL.submit(
-                        contextvars.copy_context().run,
-                        runnable_for(agent, r, config).invoke,
-                        list(r.messages),
-                    ),
-                    time.monotonic(),
-                )
-                for r in requests
+                _call_in_thread(runnable_for(agent, r, config), list(r.messages)) for r in requests
             ]
             outcomes: list[Outcome] = []
-            for future, started in futures:
+            for future in futures:
                 remaining = max(0.0, config.timeout_s - (time.monotonic() - started))
                 try:
-                    outcome: Any = future.result(timeout=remaining)
-                except BaseException as error:
-                    outcome = error
-                outcomes.append((outcome, time.monotonic() - started))
+                    outcomes.append(future.result(timeout=remaining))
+                except FutureTimeout as error:
+                    outcomes.append((error, config.timeout_s))
             requests = job.send(outcomes)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]

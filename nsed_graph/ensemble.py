@@ -36,15 +36,15 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from nsed_graph.agents import Agent
+from nsed_graph.agents import Agent, check_agent_id
 from nsed_graph.local.catalogue import (
     DEFAULT_ENSEMBLE,
     FAST_ENSEMBLE,
     UnknownModelError,
     get_model,
 )
+from nsed_graph.redaction import looks_like_secret, scrub
 
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _KEY_FIELDS = ("api_key", "openai_api_key", "apikey", "api-key")
 LOCAL_API_KEY = "not-needed"
@@ -106,16 +106,14 @@ class AgentSpec(BaseModel):
     @model_validator(mode="after")
     def _check_consistency(self) -> AgentSpec:
         self._check_source()
-        if self.api_key_env is not None and not _ENV_NAME.match(self.api_key_env):
+        if self.api_key_env is not None and (
+            not _ENV_NAME.match(self.api_key_env) or looks_like_secret(self.api_key_env)
+        ):
             raise ValueError(
                 "api_key_env: must be the NAME of an environment variable (letters, digits, "
                 "'_'), not the key itself"
             )
-        if not _ID_PATTERN.match(self.agent_id):
-            raise ValueError(
-                "id: must be 1-64 characters of letters, digits, '.', '_', ':' or '-', "
-                "starting with a letter or digit"
-            )
+        check_agent_id(self.agent_id)
         if self.pinned and self.excluded:
             raise ValueError("pinned/excluded: an agent cannot be both; choose one")
         return self
@@ -362,7 +360,7 @@ class EndpointProblem:
     reason: str
 
     def __str__(self) -> str:
-        return f"agent {self.agent_id!r}: {self.url}: {self.reason}"
+        return scrub(f"agent {self.agent_id!r}: {self.url}: {self.reason}")
 
 
 def _probe(url: str, key: str | None, timeout_s: float) -> str | None:

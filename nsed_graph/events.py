@@ -13,8 +13,6 @@ from langgraph.config import get_stream_writer
 
 from nsed_graph.state import Seat
 
-EventKind = Literal["round_started", "proposal", "review", "vote", "stop"]
-
 
 class RoundStarted(TypedDict):
     event: Literal["round_started"]
@@ -22,24 +20,25 @@ class RoundStarted(TypedDict):
     seats: list[Seat]
 
 
-class ProposalReceived(TypedDict):
+class SeatDone(TypedDict):
+    """What every seat's event says: who, in which round, how long its calls took, and the
+    last failure if its phase failed."""
+
+    round: int
+    agent: str
+    ok: bool
+    latency_s: float
+    error: str | None
+
+
+class ProposalReceived(SeatDone):
     event: Literal["proposal"]
-    round: int
-    agent: str
-    ok: bool
     answer: str | None
-    latency_s: float
-    error: str | None
 
 
-class ReviewReceived(TypedDict):
+class ReviewReceived(SeatDone):
     event: Literal["review"]
-    round: int
-    agent: str
-    ok: bool
     scored: int
-    latency_s: float
-    error: str | None
 
 
 class VoteCast(TypedDict):

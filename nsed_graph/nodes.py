@@ -21,10 +21,12 @@ from langgraph.types import Overwrite, Send
 from nsed_graph.accounting import round_observations, summarize_usage
 from nsed_graph.agents import Agent
 from nsed_graph.broker import bind_seats, load_telemetry, save_telemetry, update_telemetry
+from nsed_graph.broker.model import PROPOSING, REVIEWING
+from nsed_graph.broker.telemetry import normalize_telemetry
 from nsed_graph.calls import CallLog, Job, adrive
 from nsed_graph.calls import drive as drive_sync
 from nsed_graph.config import NSEDConfig
-from nsed_graph.events import emit
+from nsed_graph.events import SeatDone, emit
 from nsed_graph.protocol.gate import MemoryItem, gate, truncate_tokens
 from nsed_graph.protocol.masking import redact
 from nsed_graph.protocol.stopping import RoundOutcome, Spent, best_round, stop_reason
@@ -47,8 +49,6 @@ SeatTask = TypeVar("SeatTask", ProposeTask, ReviewTask, CompressTask)
 Result = TypeVar("Result", Proposal, Review, str | None)
 Binder = Callable[[Sequence[Agent], NSEDConfig, NSEDState], dict[str, Any]]
 
-PROPOSING = frozenset({"proposer_reviewer", "proposer"})
-REVIEWING = frozenset({"proposer_reviewer", "reviewer"})
 _MIN_NAME = 3  # shorter names would redact ordinary words
 TELEMETRY_NAMESPACE = ("nsed", "telemetry")
 
@@ -65,13 +65,21 @@ class Nodes:
     # ---- 1. broker -------------------------------------------------------------------------
 
     def broker(self, state: NSEDState) -> dict[str, Any]:
-        """Start a round: on the first, read the task; then bind agents to seats."""
-        fresh = not state.get("round") or state.get("stop_reason") is not None
+        """Start a round: on a new run, read the task; then bind agents to seats.
+
+        A run is new on an empty thread, after a finished run, and whenever new input arrived
+        (a different ``task``, or a human message not seen at the start), also when the
+        previous run was interrupted midway: a new question never continues an old run.
+        """
+        fresh = (
+            not state.get("round") or state.get("stop_reason") is not None or has_new_input(state)
+        )
         update: dict[str, Any] = {}
         if fresh:
             task, message_id = resolve_task(state)
             update = {
                 "task": task,
+                "active_task": task,
                 "task_message_id": message_id,
                 "round": 0,
                 "started_at": time.time(),
@@ -118,7 +126,8 @@ class Nodes:
                 "brief": state.get("brief", ""),
             }
             if last is not None:
-                task["previous"] = _own(last["proposals"], seat["agent"])
+                previous = _own(last["proposals"], seat["agent"])
+                task["previous"] = previous if previous and previous["ok"] else None
                 task["previous_support"] = last["supports"].get(seat["agent"])
                 task["critiques"] = self._critiques_of(last["reviews"], seat["agent"])
             sends.append(Send("propose", task))
@@ -127,17 +136,8 @@ class Nodes:
     # ---- 2. propose --------------------------------------------------------------------------
 
     def _proposed(self, task: ProposeTask, proposal: Proposal, log: CallLog) -> dict[str, Any]:
-        emit(
-            {
-                "event": "proposal",
-                "round": task["round"],
-                "agent": task["agent"],
-                "ok": proposal["ok"],
-                "answer": proposal["answer"],
-                "latency_s": _latency(log),
-                "error": log.failures[-1]["message"] if log.failures else None,
-            }
-        )
+        done = _seat_done(log, proposal["ok"])
+        emit({"event": "proposal", **done, "answer": proposal["answer"]})
         return {"proposals": [proposal], "calls": log.calls, "failures": log.failures}
 
     # ---- between phases: enough proposals to review? ----------------------------------------
@@ -177,17 +177,8 @@ class Nodes:
     # ---- 3. review ---------------------------------------------------------------------------
 
     def _reviewed(self, task: ReviewTask, review: Review, log: CallLog) -> dict[str, Any]:
-        emit(
-            {
-                "event": "review",
-                "round": task["round"],
-                "agent": task["agent"],
-                "ok": review["ok"],
-                "scored": len(review["scores"]),
-                "latency_s": _latency(log),
-                "error": log.failures[-1]["message"] if log.failures else None,
-            }
-        )
+        done = _seat_done(log, review["ok"])
+        emit({"event": "review", **done, "scored": len(review["scores"])})
         return {"reviews": [review], "calls": log.calls, "failures": log.failures}
 
     # ---- 4. vote -----------------------------------------------------------------------------
@@ -232,6 +223,14 @@ class Nodes:
             else None,
             previous_support=previous,
         )
+        if result.winner is None:
+            return {
+                "error": (
+                    f"round {t}: the vote produced no winner: every review weight was zero "
+                    f"(after calibration '{config.calibration}'); reviewers: "
+                    f"{', '.join(sorted(weights))}"
+                )
+            }
         record = self._round_record(state, proposals, result)
         winner = record["winner"]
         emit(
@@ -254,15 +253,13 @@ class Nodes:
         winner: Winner | None = None
         if result.winner is not None:
             chosen = _own(proposals, result.winner)
-            key = chosen["answer"] if self.config.answer_pooling and chosen else result.winner
             winner = {
                 "agent": result.winner,
                 "round": t,
                 "answer": chosen["answer"] if chosen else None,
                 "text": chosen["text"] if chosen else "",
-                "support": result.cluster_supports.get(key or result.winner, 0.0),
+                "support": result.winner_support,
             }
-        calls = [c for c in state.get("calls", []) if c["round"] == t]
         return {
             "round": t,
             "seats": state["seats"],
@@ -277,8 +274,8 @@ class Nodes:
             "winner": winner,
             "conviction": result.conviction,
             "brief": "",
-            "failures": [f for f in state.get("failures", []) if f["round"] == t],
-            "usage": summarize_usage(calls),
+            "failures": [],
+            "usage": {},
         }
 
     # ---- 5. forget gate ----------------------------------------------------------------------
@@ -361,6 +358,15 @@ class Nodes:
         reason = "failed" if error else stop_reason(outcomes, self.config, spent)
         telemetry = self._learn(state)
         update: dict[str, Any] = {"usage": usage, "telemetry": telemetry}
+        if rounds and rounds[-1]["round"] == state["round"]:  # the round's full accounts
+            t = state["round"]
+            update["rounds"] = [
+                {
+                    "round": t,
+                    "failures": [f for f in state.get("failures", []) if f["round"] == t],
+                    "usage": summarize_usage(c for c in state.get("calls", []) if c["round"] == t),
+                }
+            ]
         if reason is None:
             return update
         self._save_telemetry(telemetry)
@@ -414,7 +420,7 @@ class Nodes:
         store = _store()
         if store is not None:
             item = store.get(TELEMETRY_NAMESPACE, self.config.telemetry_key)
-            return dict(item.value) if item is not None else {}
+            return normalize_telemetry(item.value) if item is not None else {}
         if self.config.telemetry_file:
             return load_telemetry(Path(self.config.telemetry_file))
         return {}
@@ -492,29 +498,46 @@ class Nodes:
         return found[: self.config.max_critiques]
 
 
-def resolve_task(state: Mapping[str, Any]) -> tuple[str, str | None]:
-    """The task text, and the id of the message it came from.
-
-    ``task`` wins on a first run, else the last human message of ``messages``. On a thread
-    whose previous run has finished, a human message that was not yet answered is the new task.
-    """
-    human = next(
+def _last_human(state: Mapping[str, Any]) -> HumanMessage | None:
+    return next(
         (m for m in reversed(state.get("messages") or []) if isinstance(m, HumanMessage)), None
     )
-    from_message = (str(human.text).strip(), human.id) if human is not None else None
+
+
+def _new_task(state: Mapping[str, Any]) -> str | None:
     task = state.get("task")
-    restarting = state.get("stop_reason") is not None
-    if (
-        from_message
-        and from_message[0]
-        and restarting
-        and from_message[1] != state.get("task_message_id")
-    ):
-        return from_message
+    if isinstance(task, str) and task.strip() and task.strip() != state.get("active_task"):
+        return task.strip()
+    return None
+
+
+def _new_message(state: Mapping[str, Any]) -> HumanMessage | None:
+    human = _last_human(state)
+    if human is not None and str(human.text).strip() and human.id != state.get("task_message_id"):
+        return human
+    return None
+
+
+def has_new_input(state: Mapping[str, Any]) -> bool:
+    """Whether input arrived that the running deliberation has not seen."""
+    return _new_task(state) is not None or _new_message(state) is not None
+
+
+def resolve_task(state: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The task of a new run, and the id of the last human message it has seen.
+
+    A new ``task`` wins, then a new human message; on a thread that only re-runs, the same
+    ``task`` again.
+    """
+    human = _last_human(state)
+    seen = human.id if human is not None else None
+    if (task := _new_task(state)) is not None:
+        return task, seen
+    if (message := _new_message(state)) is not None:
+        return str(message.text).strip(), seen
+    task = state.get("task")
     if isinstance(task, str) and task.strip():
-        return task.strip(), None
-    if from_message and from_message[0]:
-        return from_message
+        return task.strip(), seen
     raise ValueError(
         "input: give a non-empty 'task' string, or 'messages' ending with a human message, e.g. "
         "graph.invoke({'task': 'What is 17 + 25?'})"
@@ -546,12 +569,19 @@ def _store() -> BaseStore | None:
         return None
 
 
+def _seat_done(log: CallLog, ok: bool) -> SeatDone:
+    """The part of a seat's progress event that every phase shares."""
+    return {
+        "round": log.round,
+        "agent": log.agent.id,
+        "ok": ok,
+        "latency_s": round(sum(c["latency_s"] for c in log.calls), 4),
+        "error": log.failures[-1]["message"] if log.failures else None,
+    }
+
+
 def _own(proposals: Sequence[Proposal], agent: str) -> Proposal | None:
     return next((p for p in proposals if p["agent"] == agent), None)
-
-
-def _latency(log: CallLog) -> float:
-    return round(sum(c["latency_s"] for c in log.calls), 4)
 
 
 def _identities(agents: Sequence[Agent] | Any) -> list[str]:

@@ -145,6 +145,7 @@ class NSEDState(NSEDOutput, total=False):
     seats: list[Seat]
     started_at: float
     task_message_id: str | None
+    active_task: str
     proposals: Annotated[list[Proposal], operator.add]
     reviews: Annotated[list[Review], operator.add]
     memory: list[MemoryItem]

@@ -169,9 +169,9 @@ class ScriptedChatModel(BaseChatModel):
 # ---- reading prompts: what a scripted responder needs to play its part -----------------------
 
 _CANDIDATE = re.compile(
-    re.escape(FENCE_OPEN).replace(r"\{label\}", r"(?P<label>[^>]+)")
+    re.escape(FENCE_OPEN.replace("{kind}", "CANDIDATE")).replace(r"\{label\}", r"(?P<label>[^>]+)")
     + r"\n(?P<body>.*?)\n"
-    + re.escape(FENCE_CLOSE).replace(r"\{label\}", r"(?P=label)"),
+    + re.escape(FENCE_CLOSE.replace("{kind}", "CANDIDATE")).replace(r"\{label\}", r"(?P=label)"),
     re.DOTALL,
 )
 _FINAL = re.compile(r"^Final answer: (.*)$", re.MULTILINE)

@@ -117,3 +117,31 @@ def test_telemetry_persists_across_runs_in_a_file_and_in_the_store(tmp_path: Pat
     for _ in range(3):
         out = create_nsed_graph(six_agents(), plain, store=store).invoke({"task": TASK})
     assert out["telemetry"]["a2"]["rounds"] == 3
+
+
+def test_a_failing_compressor_leaves_the_gate_brief_and_is_recorded() -> None:
+    agents = [
+        *six_agents()[:3],
+        Agent(
+            id="scribe",
+            model=ScriptedChatModel(respond=lambda call: RuntimeError("out of memory")),
+            tags={"writer"},
+        ),
+    ]
+    config = NSEDConfig(
+        max_rounds=1,
+        min_rounds=1,
+        answer_format="number",
+        table_size=4,
+        max_retries=0,
+        roles={
+            "proposer_reviewer": RoleSpec(min_seats=3),
+            "compressor": RoleSpec(min_seats=1, max_seats=1, tags=frozenset({"writer"})),
+        },
+    )
+    out = create_nsed_graph(agents, config).invoke({"task": TASK})
+    record = out["rounds"][0]
+    assert record["brief"].startswith("[1] round 1")  # the gate's own rendering stands
+    assert [(f["agent"], f["phase"]) for f in record["failures"]] == [("scribe", "compress")]
+    assert record["usage"]["agents"]["scribe"]["failed_calls"] == 1
+    assert out["degraded"] is True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections import Counter
@@ -11,8 +12,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from panels import panel
 
-from nsed_graph import NSEDConfig, build_nsed_graph, create_nsed_graph
-from nsed_graph.testing import ScriptedCall, constant_judge
+from nsed_graph import Agent, NSEDConfig, build_nsed_graph, create_nsed_graph
+from nsed_graph.testing import ScriptedCall, ScriptedChatModel, constant_judge, review_reply
 
 TASK = "What is 6 x 7? Answer with a number."
 WEAK = constant_judge({"41": 10, "42": 8})  # endorses everything, a little more the wrong one
@@ -154,3 +155,97 @@ def test_usage_and_cost_are_counted_per_agent() -> None:
     assert usage["total"]["total_tokens"] == sum(
         c["input_tokens"] + c["output_tokens"] for c in out["calls"]
     )
+
+
+def test_new_input_on_an_interrupted_thread_starts_a_new_run() -> None:
+    agents, _ = five_agents()
+    config = NSEDConfig(max_rounds=3, answer_format="number")
+    graph = build_nsed_graph(agents, config).compile(
+        checkpointer=InMemorySaver(), interrupt_before=["vote"]
+    )
+    thread = {"configurable": {"thread_id": "interrupted"}, "recursion_limit": 100}
+    graph.invoke({"task": "OLD: " + TASK}, thread)
+    assert graph.get_state(thread).next == ("vote",)  # the old run stopped midway
+
+    graph.invoke({"task": TASK}, thread)  # a new question on the same thread
+    while graph.get_state(thread).next:
+        graph.invoke(None, thread)  # resume past each interrupt
+    out = graph.get_state(thread).values
+    assert out["task"] == TASK
+    assert [r["round"] for r in out["rounds"]] == [1, 2, 3]
+    assert {c["round"] for c in out["calls"]} == {1, 2, 3}
+    assert len(out["receipts"]) == 3
+    assert out["stop_reason"] == "max_rounds"
+
+
+def test_sync_and_async_runs_record_the_same_rounds() -> None:
+    def comparable(out: dict) -> list[dict]:
+        return [{k: v for k, v in record.items() if k != "usage"} for record in out["rounds"]]
+
+    agents, _ = five_agents()
+    graph = create_nsed_graph(agents, NSEDConfig(max_rounds=3, answer_format="number"))
+    assert comparable(graph.invoke({"task": TASK})) == comparable(
+        asyncio.run(graph.ainvoke({"task": TASK}))
+    )
+
+
+def test_a_failed_proposal_is_not_shown_back_to_its_author() -> None:
+    proposals = {"n": 0}
+
+    def respond(call: ScriptedCall):
+        if call.structured:
+            return review_reply(call.prompt, call.schema, STRONG)
+        proposals["n"] += 1
+        return "" if proposals["n"] == 1 else "ANSWER: 42"  # empty in round 1
+
+    flaky = ScriptedChatModel(respond=respond)
+    agents = [*five_agents()[0][:3], Agent(id="flaky", model=flaky)]
+    config = NSEDConfig(max_rounds=2, min_rounds=2, answer_format="number", max_retries=0)
+    create_nsed_graph(agents, config).invoke({"task": TASK})
+    second = [c for c in flaky.calls if not c.structured][1]
+    assert "Your previous answer" not in second.prompt
+    assert "Final answer: None" not in second.prompt
+
+
+def test_a_vote_without_any_signal_is_an_error_not_a_silent_none() -> None:
+    # two agents: each reviewer scores one candidate, and centring leaves nothing to vote with
+    agents, _ = panel({"a": "41", "b": "42"}, dict.fromkeys("ab", constant_judge({}, default=50)))
+    plain = create_nsed_graph(agents, NSEDConfig(max_rounds=1, min_rounds=1, calibration="center"))
+    out = plain.invoke({"task": TASK})
+    assert out["answer"] in {"41", "42"}  # one score is not centred away
+    zero, _ = panel({"a": "41", "b": "42"}, dict.fromkeys("ab", constant_judge({}, default=0)))
+    out = create_nsed_graph(zero, NSEDConfig(max_rounds=2)).invoke({"task": TASK})
+    assert out["stop_reason"] == "failed"
+    assert "no winner" in out["error"]
+    assert out["degraded"] is True
+
+
+def test_reliability_weighting_learns_from_earlier_rounds() -> None:
+    # a contrarian reviewer keeps endorsing the loser; its votes are discounted once measured
+    contrarian = constant_judge({"41": 100, "42": -100})
+    answers = {"w1": "41", "s1": "42", "s2": "42", "c": "41"}
+    judges = {"w1": WEAK, "s1": STRONG, "s2": STRONG, "c": contrarian}
+    agents, _ = panel(answers, judges)
+    config = NSEDConfig(
+        max_rounds=4, min_rounds=4, reviewer_weighting="reliability", reliability_prior_strength=1
+    )
+    out = create_nsed_graph(agents, config).invoke({"task": TASK})
+    first, last = out["rounds"][0], out["rounds"][-1]
+
+    def discount(record: dict) -> float:  # the reliability factor on c's quadratic vote
+        return abs(record["votes"]["c"]["s1"]) / abs(record["credits"]["c"]["s1"]) ** 0.5
+
+    # c agrees with a third of the round's verdicts: after 3 measured rounds with a prior
+    # strength of 1, its reliability is (1 + 3 * 1/3) / (1 + 3) = 0.5
+    assert discount(first) == pytest.approx(1.0)
+    assert discount(last) == pytest.approx(0.5)
+    assert out["telemetry"]["c"]["reliability_rounds"] == 4
+
+
+def test_single_review_mode_numbers_attempts_per_call() -> None:
+    agents, _ = five_agents()
+    config = NSEDConfig(max_rounds=1, min_rounds=1, review_mode="single")
+    out = create_nsed_graph(agents, config).invoke({"task": TASK})
+    reviews = [c for c in out["calls"] if c["phase"] == "review"]
+    assert len(reviews) == 5 * 4
+    assert {c["attempt"] for c in reviews} == {1}

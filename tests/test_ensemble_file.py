@@ -188,10 +188,15 @@ def test_api_key_in_the_file_is_refused_without_echoing_it(key: str) -> None:
     assert SECRET not in message
 
 
-def test_key_pasted_into_api_key_env_is_refused_without_echoing_it() -> None:
-    message = _error(_with_agents({**REMOTE, "api_key_env": SECRET}, {"local": "smollm2-135m"}))
+@pytest.mark.parametrize(
+    "pasted",
+    [SECRET, "hf_AbCdEfGhIjKlMnOpQrStUvWxYz012345", "gsk_a1B2c3D4e5F6g7H8i9J0k1L2m3N4"],
+)
+def test_key_pasted_into_api_key_env_is_refused_without_echoing_it(pasted: str) -> None:
+    # keys made only of letters, digits and '_' are valid variable names: still refused
+    message = _error(_with_agents({**REMOTE, "api_key_env": pasted}, {"local": "smollm2-135m"}))
     assert "api_key_env: must be the NAME of an environment variable" in message
-    assert SECRET not in message
+    assert pasted not in message
 
 
 def test_unknown_local_model_lists_known_ones() -> None:
@@ -231,7 +236,7 @@ def test_pinned_and_excluded() -> None:
 
 def test_bad_id() -> None:
     message = _error(_with_agents({**REMOTE, "id": "has space"}, {"local": "smollm2-135m"}))
-    assert "id: must be 1-64 characters" in message
+    assert "agent id 'has space' must be 1-64 characters" in message
 
 
 def test_all_errors_are_reported_at_once() -> None:
@@ -285,7 +290,7 @@ def test_keys_never_show_in_reprs_or_metadata() -> None:
     for agent in agents:
         assert SECRET not in repr(agent)
         assert SECRET not in repr(agent.model)
-        assert SECRET not in str(agent.public_metadata())
+        assert SECRET not in str(agent.model_dump(mode="json"))
     assert _key(agents[0].model) == SECRET
 
 

@@ -53,5 +53,5 @@ def test_missing_task_is_a_clear_error() -> None:
 
 def test_agent_metadata_is_plain_data_without_the_model() -> None:
     agent = Agent(id="a", model=model(), tags={"math"}, cost=1.0, cost_per_1k_input=2.0)
-    assert "model" not in agent.public_metadata()
+    assert "model" not in agent.model_dump(mode="json")
     assert agent.call_cost(1000, 0) == pytest.approx(3.0)

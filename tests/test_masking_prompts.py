@@ -62,3 +62,18 @@ def test_prompt_injection_in_a_proposal_stays_fenced() -> None:
     shown = str(review.messages[-1].content)
     assert shown.count("<<<END CANDIDATE") == 2  # only the real fences close
     assert "instructions to you" in review.prompt
+
+
+def test_redaction_replaces_whole_names_only() -> None:
+    # agents named like ordinary words: their names go, the words containing them stay
+    code = "def f(xs):\n    return sorted(xs)  # the encoder decodes\nANSWER: 42"
+    judge = constant_judge({"42": 60}, default=60)
+    agents, models = panel(
+        {"coder": code, "sorted-x": "42", "third": "42"},
+        dict.fromkeys(("coder", "sorted-x", "third"), judge),
+    )
+    config = NSEDConfig(max_rounds=1, min_rounds=1, answer_format="text")
+    create_nsed_graph(agents, config).invoke({"task": TASK})
+    (review,) = [c for c in models["third"].calls if c.structured]
+    assert "the encoder decodes" in review.prompt
+    assert "return sorted(xs)" in review.prompt

@@ -186,6 +186,10 @@ def load_telemetry(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
             f"{target}: not a telemetry file of version {TELEMETRY_VERSION} (found version "
             f"{version!r}); delete it to start a fresh history"
         )
-    return {
-        agent: _with_means({**empty_record(), **record}) for agent, record in data["agents"].items()
-    }
+    return normalize_telemetry(data["agents"])
+
+
+def normalize_telemetry(agents: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Telemetry read from anywhere (a file, a store), with every field present: an older or
+    partial record gets zero counts for what it lacks, and its means are recomputed."""
+    return {agent: _with_means({**empty_record(), **record}) for agent, record in agents.items()}

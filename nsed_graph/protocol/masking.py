@@ -13,8 +13,9 @@ import re
 import string
 from collections.abc import Iterable, Sequence
 
-FENCE_OPEN = "<<<CANDIDATE {label}>>>"
-FENCE_CLOSE = "<<<END CANDIDATE {label}>>>"
+FENCE_OPEN = "<<<{kind} {label}>>>"
+FENCE_CLOSE = "<<<END {kind} {label}>>>"
+_NAME_EDGE = r"[A-Za-z0-9_]"
 REDACTED = "[redacted]"
 _FENCE_LIKE = re.compile(r"<<<|>>>")
 
@@ -49,17 +50,22 @@ def assign_labels(
 
 
 def redact(text: str, names: Iterable[str]) -> str:
-    """Replace every listed name (case-insensitive, longest first) with a neutral marker."""
+    """Replace every listed name (case-insensitive, longest first) with a neutral marker.
+
+    Only whole names are replaced: an agent called ``coder`` leaves ``encoder`` alone. A name
+    that is also an ordinary word (``max``) is still replaced where it stands alone; masking
+    wins over fidelity there, so give agents distinctive ids.
+    """
     unique = sorted({n for n in names if n and n.strip()}, key=len, reverse=True)
     if not unique:
         return text
-    pattern = re.compile("|".join(re.escape(n) for n in unique), re.IGNORECASE)
+    alternatives = "|".join(re.escape(n) for n in unique)
+    pattern = re.compile(rf"(?<!{_NAME_EDGE})(?:{alternatives})(?!{_NAME_EDGE})", re.IGNORECASE)
     return pattern.sub(REDACTED, text)
 
 
-def fence(label_text: str, body: str) -> str:
+def fence(label_text: str, body: str, *, kind: str = "CANDIDATE") -> str:
     """Wrap peer text so that nothing inside it can close the fence or pose as a new one."""
     escaped = _FENCE_LIKE.sub(lambda m: "‹‹‹" if m.group(0) == "<<<" else "›››", body)
-    return (
-        f"{FENCE_OPEN.format(label=label_text)}\n{escaped}\n{FENCE_CLOSE.format(label=label_text)}"
-    )
+    opening = FENCE_OPEN.format(kind=kind, label=label_text)
+    return f"{opening}\n{escaped}\n{FENCE_CLOSE.format(kind=kind, label=label_text)}"

@@ -85,7 +85,7 @@ def stop_reason(history: Sequence[RoundOutcome], config: NSEDConfig, spent: Spen
         return "max_rounds"
     if t >= config.min_rounds and _converged(history, config):
         return "converged"
-    if config.fatigue is not None and t >= max(1, round(optimal_rounds(config.fatigue))):
+    if config.fatigue is not None and t >= max(1, math.floor(optimal_rounds(config.fatigue) + 0.5)):
         return "fatigue_optimum"
     return _budget_spent(config, spent)
 

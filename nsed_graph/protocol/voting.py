@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from nsed_graph.config import Aggregation, Calibration
 
@@ -39,10 +38,8 @@ class Tally:
     cluster_supports: dict[str, float]
     ranking: list[str]
     winner: str | None
+    winner_support: float
     conviction: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def calibrate(weights: Mapping[str, float], mode: Calibration) -> dict[str, float]:
@@ -51,7 +48,7 @@ def calibrate(weights: Mapping[str, float], mode: Calibration) -> dict[str, floa
     ``center`` subtracts the reviewer's mean, so a reviewer that endorses everything equally casts
     no vote; ``zscore`` also divides by the spread, so loud and quiet reviewers weigh the same.
     """
-    if mode == "none" or not weights:
+    if mode == "none" or len(weights) < 2:  # one score has no scale to calibrate against
         return dict(weights)
     mean = math.fsum(weights.values()) / len(weights)
     centred = {j: w - mean for j, w in weights.items()}
@@ -156,6 +153,7 @@ def tally(
         cluster_supports=cluster_supports,
         ranking=ranking,
         winner=winner,
+        winner_support=cluster_supports[key_of[winner]] if winner else 0.0,
         conviction=conviction,
     )
 
