@@ -106,6 +106,7 @@ class Nodes:
         return {
             **update,
             "round": round_number,
+            "round_started_at": time.time(),
             "seats": seats,
             "receipts": Overwrite([binding["receipt"]]) if fresh else [binding["receipt"]],
             "proposals": Overwrite([]),
@@ -276,6 +277,7 @@ class Nodes:
             "brief": "",
             "failures": [],
             "usage": {},
+            "wall_s": 0.0,
         }
 
     # ---- 5. forget gate ----------------------------------------------------------------------
@@ -365,6 +367,7 @@ class Nodes:
                     "round": t,
                     "failures": [f for f in state.get("failures", []) if f["round"] == t],
                     "usage": summarize_usage(c for c in state.get("calls", []) if c["round"] == t),
+                    "wall_s": round(time.time() - state.get("round_started_at", time.time()), 3),
                 }
             ]
         if reason is None:

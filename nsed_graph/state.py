@@ -99,6 +99,7 @@ class RoundRecord(TypedDict):
     brief: str
     failures: list[FailureRecord]
     usage: dict[str, Any]
+    wall_s: float
 
 
 def merge_rounds(left: list[Any] | None, right: list[Any] | None) -> list[Any]:
@@ -144,6 +145,7 @@ class NSEDState(NSEDOutput, total=False):
     round: int
     seats: list[Seat]
     started_at: float
+    round_started_at: float
     task_message_id: str | None
     active_task: str
     proposals: Annotated[list[Proposal], operator.add]

@@ -70,6 +70,8 @@ async def test_a_timeout_degrades_the_round(mode: str) -> None:
     failures = sorted((f["phase"], f["kind"], f["agent"]) for f in out["failures"])
     assert failures == [("propose", "timeout", "slow"), ("review", "timeout", "slow")]
     assert out["rounds"][0]["failures"] == out["failures"]
+    assert out["rounds"][0]["wall_s"] >= 0.3  # the round waited for the timeout, not longer
+    assert out["rounds"][0]["wall_s"] < 2.0
 
 
 def test_a_retry_that_succeeds_is_not_a_failure() -> None:

@@ -78,13 +78,14 @@ def summary(out: Mapping[str, Any]) -> RenderableType:
     rounds = out.get("rounds") or []
     agents = sorted({p["agent"] for r in rounds for p in r["proposals"]})
     table = Table(title="Rounds")
-    for column in ("round", "winner", "support", "conviction", *agents):
+    for column in ("round", "time", "winner", "support", "conviction", *agents):
         table.add_column(column)
     for record in rounds:
         winner = record["winner"] or {}
         answers = {p["agent"]: (p["answer"] if p["ok"] else _FAILED) for p in record["proposals"]}
         table.add_row(
             str(record["round"]),
+            f"{record.get('wall_s', 0.0):.0f}s",
             f"{winner.get('agent', '-')}: {winner.get('answer', '-')}",
             f"{winner['support']:+.2f}" if winner else "-",
             f"{record['conviction']:+.2f}",

@@ -1,0 +1,96 @@
+"""The `nsed` command on scripted ensembles: what a person sees, what it writes, how it fails."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from panels import panel
+from typer.testing import CliRunner
+
+from nsed_graph.cli import app
+from nsed_graph.cli import ask as ask_module
+from nsed_graph.cli import bench as bench_module
+from nsed_graph.cli.common import OpenEnsemble
+from nsed_graph.testing import constant_judge
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def scripted_ensemble(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replace the ensemble with a scripted three-member panel (no servers, no network)."""
+    judge = constant_judge({"42": 90, "41": -60})
+    agents, _ = panel(
+        {"alpha": "42", "beta": "42", "gamma": "41"},
+        dict.fromkeys(("alpha", "beta", "gamma"), judge),
+    )
+
+    @contextlib.contextmanager
+    def scripted(path: Path | None, **_: object) -> Iterator[OpenEnsemble]:
+        yield OpenEnsemble(agents, local=False)
+
+    monkeypatch.setattr(ask_module, "open_ensemble", scripted)
+    monkeypatch.setattr(bench_module, "open_ensemble", scripted)
+
+
+def test_ask_shows_progress_answer_rounds_and_writes_json(
+    scripted_ensemble: None, tmp_path: Path
+) -> None:
+    record = tmp_path / "run.json"
+    result = runner.invoke(
+        app, ["ask", "What is 6 x 7?", "--format", "number", "--rounds", "2", "--json", str(record)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Answer: 42" in result.output
+    assert "Rounds" in result.output
+    assert "Stopped: max_rounds" in result.output
+    assert "round 2: winner" in result.output  # the live view, fed by the graph's events
+    saved = json.loads(record.read_text())
+    assert saved["answer"] == "42"
+    assert [r["round"] for r in saved["rounds"]] == [1, 2]
+
+
+def test_ask_refuses_a_bad_format(scripted_ensemble: None) -> None:
+    result = runner.invoke(app, ["ask", "q", "--format", "poem"])
+    assert result.exit_code == 2
+    assert "--format must be one of" in result.output
+
+
+def test_ask_with_a_missing_ensemble_file_names_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    result = runner.invoke(app, ["ask", "q", "--ensemble", str(missing)])
+    assert result.exit_code == 2
+    assert "nope.yaml" in result.output
+
+
+def test_bench_runs_reports_and_resumes(scripted_ensemble: None, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = [
+        "bench",
+        "--dataset",
+        "gsm8k",
+        "--limit",
+        "2",
+        "--methods",
+        "single,majority,nsed",
+        "--max-rounds",
+        "2",
+        "--samples",
+        "1",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    rows = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 * (3 + 1 + 1)  # three single agents, majority, nsed
+    assert (out / "report.md").exists()
+    assert json.loads((out / "summary.json").read_text())
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert len((out / "items.jsonl").read_text().splitlines()) == len(rows)  # nothing redone
