@@ -122,7 +122,11 @@ def _fingerprint(
     return {
         "agents": [describe(agent) for agent in agents],
         "judge": describe(judge) if judge else None,
-        "settings": settings.model_dump(mode="json", exclude={"concurrency", "retry_errors"}),
+        # Only what differs from the defaults: a run can then be resumed by a later version of
+        # the package that added a knob, as long as every setting the run used is unchanged.
+        "settings": settings.model_dump(
+            mode="json", exclude={"concurrency", "retry_errors"}, exclude_defaults=True
+        ),
     }
 
 
