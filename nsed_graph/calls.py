@@ -186,17 +186,26 @@ def runnable_for(agent: Agent, request: Request, config: NSEDConfig) -> Runnable
 
     Structured calls go through ``with_structured_output`` with ``include_raw`` so token usage
     survives parsing; free-text calls carry the configured token cap and sampling settings.
+    The run is named and tagged after the agent and the step, so a LangSmith trace reads as
+    the protocol does (the names go to the trace only, never into a prompt).
     """
+    runnable: Runnable[Any, Any]
     if request.schema is not None:
-        return agent.model.with_structured_output(
+        runnable = agent.model.with_structured_output(
             request.schema, method=config.structured_output_method, include_raw=True
         )
-    settings: dict[str, Any] = {"max_tokens": config.proposal_max_tokens}
-    if config.temperature is not None:
-        settings["temperature"] = config.temperature
-    if config.sampling_seed is not None:
-        settings["seed"] = config.sampling_seed
-    return agent.model.bind(**settings)
+    else:
+        settings: dict[str, Any] = {"max_tokens": config.proposal_max_tokens}
+        if config.temperature is not None:
+            settings["temperature"] = config.temperature
+        if config.sampling_seed is not None:
+            settings["seed"] = config.sampling_seed
+        runnable = agent.model.bind(**settings)
+    return runnable.with_config(
+        run_name=f"{request.purpose}:{agent.id}",
+        tags=["nsed", f"nsed:{request.purpose}"],
+        metadata={"nsed_agent": agent.id, "nsed_purpose": request.purpose},
+    )
 
 
 def _call_in_thread(runnable: Runnable[Any, Any], messages: list[BaseMessage]) -> Future[Outcome]:

@@ -180,7 +180,8 @@ def test_new_input_on_an_interrupted_thread_starts_a_new_run() -> None:
 
 def test_sync_and_async_runs_record_the_same_rounds() -> None:
     def comparable(out: dict) -> list[dict]:
-        return [{k: v for k, v in record.items() if k != "usage"} for record in out["rounds"]]
+        timing = ("usage", "wall_s")  # latencies differ; everything else must not
+        return [{k: v for k, v in r.items() if k not in timing} for r in out["rounds"]]
 
     agents, _ = five_agents()
     graph = create_nsed_graph(agents, NSEDConfig(max_rounds=3, answer_format="number"))
@@ -249,3 +250,22 @@ def test_single_review_mode_numbers_attempts_per_call() -> None:
     reviews = [c for c in out["calls"] if c["phase"] == "review"]
     assert len(reviews) == 5 * 4
     assert {c["attempt"] for c in reviews} == {1}
+
+
+def test_model_calls_are_named_for_tracing() -> None:
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class Recorder(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, str]] = []
+
+        def on_chat_model_start(self, serialized, messages, *, metadata=None, **kwargs) -> None:
+            self.calls.append((metadata["nsed_purpose"], metadata["nsed_agent"]))
+
+    recorder = Recorder()
+    agents, _ = five_agents()
+    graph = create_nsed_graph(agents, NSEDConfig(max_rounds=1, min_rounds=1))
+    graph.invoke({"task": TASK}, {"callbacks": [recorder]})
+    assert sorted(set(recorder.calls)) == sorted(
+        {(purpose, a.id) for a in agents for purpose in ("propose", "review")}
+    )
