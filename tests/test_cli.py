@@ -94,3 +94,30 @@ def test_bench_runs_reports_and_resumes(scripted_ensemble: None, tmp_path: Path)
     again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output
     assert len((out / "items.jsonl").read_text().splitlines()) == len(rows)  # nothing redone
+
+
+def test_report_compares_a_partial_run_on_the_items_every_method_finished(
+    scripted_ensemble: None, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    base = ["bench", "--dataset", "gsm8k", "--max-rounds", "1", "--out", str(out), "--quiet"]
+    assert runner.invoke(app, [*base, "--limit", "2", "--methods", "nsed"]).exit_code == 0
+    journal = out / "items.jsonl"
+    # a later session added a method for the first item only: an unfinished run
+    kept = journal.read_text()
+    assert runner.invoke(app, [*base, "--limit", "1", "--methods", "nsed,single"]).exit_code == 0
+    assert len(journal.read_text().splitlines()) == len(kept.splitlines()) + 3
+
+    result = runner.invoke(app, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["partial"]["compared_items"] == 1
+    assert summary["partial"]["items_per_method"]["nsed"] == 2
+    assert all(m["n"] == 1 for m in summary["methods"].values())
+    assert "Partial run" in (out / "report.md").read_text()
+
+
+def test_report_of_a_directory_without_a_run_fails_clearly(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "no benchmark run here" in result.output

@@ -299,6 +299,12 @@ def render_markdown(summary: Mapping[str, Any], files: Mapping[str, str]) -> str
     ]
     if summary.get("sizing"):
         lines.append(f"Sampling methods: {summary['sizing']}.")
+    if partial := summary.get("partial"):
+        finished = ", ".join(f"`{k}` {v}" for k, v in partial["items_per_method"].items())
+        lines.append(
+            f"Partial run: items finished per method: {finished}. The tables compare the "
+            f"{partial['compared_items']} items that every method has finished."
+        )
     lines += ["", "## Accuracy and compute", ""]
     lines += _table(
         (

@@ -422,6 +422,35 @@ async def arun_benchmark(
     return {**summary, "files": {name: path.name for name, path in paths.items()}}
 
 
+def report_run(out_dir: str | Path) -> dict[str, Any]:
+    """Rebuild the report of a run from its directory alone, also of a run still unfinished.
+
+    Methods are compared on the items every one of them has finished, so a partial run still
+    compares like with like; the report says how many items that leaves.
+    """
+    out = Path(out_dir)
+    if not (out / RUN_FILE).exists():
+        raise ValueError(f"{out}: no benchmark run here (no {RUN_FILE})")
+    pinned = json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
+    rows = list(read_rows(out / ROWS_FILE).values())
+    labels = list(dict.fromkeys(row["method"] for row in rows))
+    done = [{row["item"] for row in rows if row["method"] == label} for label in labels]
+    common = set.intersection(*done) if done else set()
+    meta = {
+        "datasets": sorted({row["dataset"] for row in rows}),
+        "agents": [agent["id"] for agent in pinned["agents"]],
+        "judge": pinned["judge"]["id"] if pinned.get("judge") else None,
+        "settings": pinned["settings"],
+        "partial": {
+            "items_per_method": {label: len(d) for label, d in zip(labels, done, strict=True)},
+            "compared_items": len(common),
+        },
+    }
+    summary = summarize([row for row in rows if row["item"] in common], labels, meta=meta)
+    paths = write_report(out, summary)
+    return {**summary, "files": {name: path.name for name, path in paths.items()}}
+
+
 def _describe_sizing(note: Mapping[str, Any]) -> str:
     if not note:
         return ""

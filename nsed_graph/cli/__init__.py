@@ -18,6 +18,7 @@ app = typer.Typer(
 app.add_typer(models_app, name="models")
 app.command("ask")(ask.ask)
 app.command("bench")(bench.bench)
+app.command("report")(bench.report)
 
 
 def main() -> None:

@@ -242,3 +242,19 @@ def bench(
     except KeyboardInterrupt:
         fail(f"interrupted; finished items are kept in {out}, run again to resume", INTERRUPTED)
     _print_summary(Console(), summary, out)
+
+
+def report(
+    out: Annotated[Path, typer.Argument(help="A benchmark output directory.")],
+) -> None:
+    """Rebuild report.md, summary.json and the plots of a run, finished or not (no model call).
+
+    An unfinished run is compared on the items every method has finished.
+    """
+    from nsed_graph.bench.runner import report_run
+
+    try:
+        summary = report_run(out)
+    except (ValueError, OSError) as error:
+        fail(str(error), USAGE_ERROR)
+    _print_summary(Console(), summary, out)
