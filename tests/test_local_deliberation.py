@@ -43,7 +43,12 @@ def servers() -> Iterator[LocalServerGroup]:
 
 
 def agents_for(group: LocalServerGroup, *, twin: bool = False) -> list[Agent]:
-    agents = default_local_ensemble(fast=True).build_agents(group.base_urls)
+    # temperature 0: llama.cpp is then deterministic, also under concurrency, so this tier
+    # checks the code path and not the luck of a sample
+    agents = [
+        agent.model_copy(update={"model": agent.model.model_copy(update={"temperature": 0.0})})
+        for agent in default_local_ensemble(fast=True).build_agents(group.base_urls)
+    ]
     if twin:  # a second seat on the Qwen server, so one dead server still leaves two proposers
         qwen = next(a for a in agents if a.id == QWEN)
         agents.append(qwen.model_copy(update={"id": "qwen-twin"}))
