@@ -8,7 +8,7 @@ exist in a blocking and an async form, so ``invoke`` and ``ainvoke`` both work.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -587,7 +587,7 @@ def _own(proposals: Sequence[Proposal], agent: str) -> Proposal | None:
     return next((p for p in proposals if p["agent"] == agent), None)
 
 
-def _identities(agents: Sequence[Agent] | Any) -> list[str]:
+def _identities(agents: Iterable[Agent]) -> list[str]:
     """Every name that could reveal who wrote a text: ids, families and model names."""
     names: set[str] = set()
     for agent in agents:

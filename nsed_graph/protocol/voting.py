@@ -17,6 +17,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from nsed_graph.broker.values import shrink
 from nsed_graph.config import Aggregation, Calibration
 
 Weights = Mapping[str, Mapping[str, float]]
@@ -167,11 +168,10 @@ def reliability_from_history(
     of per-round shares of scores whose sign agreed with the winner, and the rounds reviewed.
     ``r = (prior_strength + agreed) / (prior_strength + cast)``.
     """
-    result: dict[str, float] = {}
-    for reviewer, (agreed, cast) in agreements.items():
-        denominator = prior_strength + cast
-        result[reviewer] = 1.0 if denominator == 0 else (prior_strength + agreed) / denominator
-    return result
+    return {
+        reviewer: shrink(1.0, prior_strength, agreed / cast if cast else 1.0, cast)
+        for reviewer, (agreed, cast) in agreements.items()
+    }
 
 
 def sign_agreement(scores: Mapping[str, float], winner: str) -> tuple[int, int]:
