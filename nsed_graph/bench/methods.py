@@ -2,7 +2,9 @@
 
 Every method asks its questions through ``seats.apropose_once`` or the NSED graph itself, so a
 baseline's prompt, answer extraction and token accounting are exactly those of an NSED proposer:
-differences in the scores come from the method, not from the plumbing.
+differences in the scores come from the method, not from the plumbing. The baselines take that
+call as ``propose``, which the runner replaces with ``draws.SharedDraws`` so that a question two
+methods ask identically is answered once.
 
 - ``single``: each agent alone, once (``single[ID]`` for one agent);
 - ``self-consistency``: one agent sampled several times, majority over the extracted answers;
@@ -28,6 +30,7 @@ from pydantic import ValidationError
 
 from nsed_graph.accounting import summarize_usage
 from nsed_graph.agents import Agent
+from nsed_graph.bench.draws import Answered, Propose
 from nsed_graph.calls import CallLog
 from nsed_graph.config import NSEDConfig
 from nsed_graph.graph import create_nsed_graph
@@ -175,9 +178,6 @@ class Sizing:
         return draws == 0 or tokens + tokens / draws / 2 < self.target_tokens
 
 
-Answered = tuple[Proposal, CallLog]
-
-
 def _calls(logs: Sequence[CallLog]) -> list[CallRecord]:
     return [call for log in logs for call in log.calls]
 
@@ -204,10 +204,12 @@ def _sampling(config: NSEDConfig, temperature: float, seed: int) -> NSEDConfig:
     return config.model_copy(update={"temperature": temperature, "sampling_seed": seed})
 
 
-async def run_single(agent: Agent, task: str, config: NSEDConfig) -> MethodResult:
+async def run_single(
+    agent: Agent, task: str, config: NSEDConfig, *, propose: Propose = apropose_once
+) -> MethodResult:
     """One agent answers once, as an NSED proposer does in round 1."""
     started = time.monotonic()
-    proposal, log = await apropose_once(agent, task, config)
+    proposal, log = await propose(agent, task, config)
     return MethodResult(
         answer=proposal["answer"],
         response=proposal["text"],
@@ -258,12 +260,13 @@ async def run_self_consistency(
     *,
     temperature: float,
     seed: int = 0,
+    propose: Propose = apropose_once,
 ) -> MethodResult:
     """Sample one agent (seed ``seed + i`` for draw i) and take the most common answer."""
     started = time.monotonic()
 
     async def draw(index: int) -> list[Answered]:
-        return [await apropose_once(agent, task, _sampling(config, temperature, seed + index))]
+        return [await propose(agent, task, _sampling(config, temperature, seed + index))]
 
     answered = await _draw_until(draw, sizing)
     return _voted(answered, started, {"agent": agent.id, "draws": len(answered)})
@@ -277,6 +280,7 @@ async def run_majority(
     *,
     temperature: float,
     seed: int = 0,
+    propose: Propose = apropose_once,
 ) -> MethodResult:
     """Every agent answers (all at once, like an NSED round), repeated; majority over all.
 
@@ -286,7 +290,7 @@ async def run_majority(
 
     async def draw(index: int) -> list[Answered]:
         sampled = _sampling(config, temperature, seed + index)
-        return list(await asyncio.gather(*(apropose_once(a, task, sampled) for a in agents)))
+        return list(await asyncio.gather(*(propose(a, task, sampled) for a in agents)))
 
     answered = await _draw_until(draw, sizing)
     return _voted(answered, started, {"repetitions": len(answered) // max(1, len(agents))})
@@ -299,7 +303,12 @@ def moa_task(task: str, responses: Sequence[str]) -> str:
 
 
 async def run_moa(
-    proposers: Sequence[Agent], aggregator: Agent, task: str, config: NSEDConfig
+    proposers: Sequence[Agent],
+    aggregator: Agent,
+    task: str,
+    config: NSEDConfig,
+    *,
+    propose: Propose = apropose_once,
 ) -> MethodResult:
     """Mixture-of-Agents with one proposer layer: all propose, then ``aggregator`` answers.
 
@@ -307,7 +316,7 @@ async def run_moa(
     task, so its answer is extracted and counted like every other.
     """
     started = time.monotonic()
-    answered = await asyncio.gather(*(apropose_once(a, task, config) for a in proposers))
+    answered = await asyncio.gather(*(propose(a, task, config) for a in proposers))
     usable = [proposal for proposal, _ in answered if proposal["ok"]]
     logs = [log for _, log in answered]
     details: dict[str, Any] = {
@@ -318,9 +327,7 @@ async def run_moa(
         return MethodResult(
             None, "", _calls(logs), time.monotonic() - started, _failure(logs), details=details
         )
-    final, log = await apropose_once(
-        aggregator, moa_task(task, [p["text"] for p in usable]), config
-    )
+    final, log = await propose(aggregator, moa_task(task, [p["text"] for p in usable]), config)
     return MethodResult(
         answer=final["answer"],
         response=final["text"],

@@ -287,6 +287,14 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     ]
 
 
+_SHARED_DRAWS_NOTE = (
+    "An identical question is asked once per run and its answer shared (MoA's proposers and "
+    "`single`; self-consistency's draw i and majority's repetition i for the same agent): "
+    "every method is charged the calls and tokens of the draws it used, but wall time counts "
+    "a shared draw only for the method that made it."
+)
+
+
 def render_markdown(summary: Mapping[str, Any], files: Mapping[str, str]) -> str:
     """The human-readable report; every number in it is also in ``summary.json``."""
     methods: Mapping[str, Mapping[str, Any]] = summary["methods"]
@@ -333,6 +341,8 @@ def render_markdown(summary: Mapping[str, Any], files: Mapping[str, str]) -> str
             for label, m in methods.items()
         ],
     )
+    if any(m.get("kind", label) != "nsed" for label, m in methods.items()):
+        lines += ["", _SHARED_DRAWS_NOTE]
     if "cost_plot" in files:
         lines += ["", f"![cost versus accuracy]({files['cost_plot']})"]
     lines += _round_section(methods, files)

@@ -25,6 +25,7 @@ from nsed_graph.agents import Agent
 from nsed_graph.bench.checkers import check
 from nsed_graph.bench.darkbench import ajudge, needs_judge
 from nsed_graph.bench.datasets import BenchItem
+from nsed_graph.bench.draws import DRAWS_FILE, SharedDraws
 from nsed_graph.bench.methods import (
     MethodResult,
     MethodSpec,
@@ -189,6 +190,7 @@ class _Run:
         journal: TextIO,
         rows: dict[tuple[str, str], Row],
         progress: BenchProgress | None,
+        draws: SharedDraws,
     ) -> None:
         self.agents = list(agents)
         self.by_id = {agent.id: agent for agent in agents}
@@ -200,6 +202,7 @@ class _Run:
         self.limit = asyncio.Semaphore(settings.concurrency)
         self.sizing: Sizing | None = None
         self.best: Agent | None = None
+        self.draws = draws
 
     def pending(self, spec: MethodSpec, items: Sequence[BenchItem]) -> list[BenchItem]:
         def done(item: BenchItem) -> bool:
@@ -239,24 +242,36 @@ class _Run:
             self.progress.finished(row)
 
     async def method(self, spec: MethodSpec, item: BenchItem, config: NSEDConfig) -> MethodResult:
-        task, settings = item.question, self.settings
+        task, settings, draws = item.question, self.settings, self.draws
         if spec.kind == "single":
-            return await run_single(self.by_id[spec.agent or ""], task, config)
+            return await run_single(self.by_id[spec.agent or ""], task, config, propose=draws)
         if spec.kind == "nsed":
             return await run_nsed(self.agents, task, config)
         if spec.kind == "moa":
             aggregator = self.by_id[spec.agent] if spec.agent else _by_prior(self.agents)
-            return await run_moa(self.agents, aggregator, task, config)
+            return await run_moa(self.agents, aggregator, task, config, propose=draws)
         assert self.sizing is not None, "second phase not prepared"
         assert self.best is not None, "second phase not prepared"
         temperature, seed = settings.temperature, settings.sampling_seed
         if spec.kind == "self-consistency":
             agent = self.by_id[spec.agent] if spec.agent else self.best
             return await run_self_consistency(
-                agent, task, config, self.sizing, temperature=temperature, seed=seed
+                agent,
+                task,
+                config,
+                self.sizing,
+                temperature=temperature,
+                seed=seed,
+                propose=draws,
             )
         return await run_majority(
-            self.agents, task, config, self.sizing, temperature=temperature, seed=seed
+            self.agents,
+            task,
+            config,
+            self.sizing,
+            temperature=temperature,
+            seed=seed,
+            propose=draws,
         )
 
     async def score(self, spec: MethodSpec, item: BenchItem, result: MethodResult) -> Row:
@@ -398,7 +413,8 @@ async def arun_benchmark(
     started = time.monotonic()
     sizing_note: dict[str, Any] = {}
     with _open_journal(out / ROWS_FILE) as journal:
-        run = _Run(table, settings, judge, journal, rows, progress)
+        draws = SharedDraws(out / DRAWS_FILE)
+        run = _Run(table, settings, judge, journal, rows, progress, draws)
         if progress is not None:
             for spec in specs:
                 progress.planned(spec.label, len(items), len(items) - len(run.pending(spec, items)))
@@ -415,6 +431,7 @@ async def arun_benchmark(
         "settings": settings.model_dump(mode="json"),
         "sizing": _describe_sizing(sizing_note),
         "sampling": sizing_note,
+        "draws": {"asked": draws.asked, "shared": draws.shared},
         "session_wall_s": round(time.monotonic() - started, 3),
     }
     summary = summarize(selected, labels, meta=meta)
