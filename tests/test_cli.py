@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,6 +95,28 @@ def test_bench_runs_reports_and_resumes(scripted_ensemble: None, tmp_path: Path)
     again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output
     assert len((out / "items.jsonl").read_text().splitlines()) == len(rows)  # nothing redone
+
+
+def test_bench_prints_a_line_per_finished_pair_when_not_on_a_terminal(
+    scripted_ensemble: None, tmp_path: Path
+) -> None:
+    args = ["bench", "--dataset", "gsm8k", "--limit", "2", "--methods", "single[alpha],nsed"]
+    result = runner.invoke(app, [*args, "--max-rounds", "1", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    single = re.findall(
+        r"^[12]/2 single\[alpha\] gsm8k-000[01]: wrong, answer '42', 1 calls, \d+ s$",
+        result.output,
+        flags=re.M,
+    )
+    assert len(single) == 2
+    assert (
+        len(
+            re.findall(
+                r"^[12]/2 nsed gsm8k-000[01]: wrong, answer '42', ", result.output, flags=re.M
+            )
+        )
+        == 2
+    )
 
 
 def test_report_compares_a_partial_run_on_the_items_every_method_finished(

@@ -39,6 +39,7 @@ class RichProgress:
     """One bar per method, its description carrying the running accuracy (or dark rate).
 
     Labels are escaped: ``single[qwen]`` would otherwise be read as Rich markup and vanish.
+    Where the console is not a terminal, each finished pair is also printed as one line.
     """
 
     def __init__(self, progress: Progress) -> None:
@@ -58,6 +59,18 @@ class RichProgress:
         measure = "dark" if row.get("dark") is not None else "acc"
         shown = f"{label}  {measure} {sum(seen) / len(seen):.0%}" if seen else label
         self.progress.update(self.tasks[label], advance=1, description=escape(shown))
+        console = self.progress.console
+        if not console.is_terminal:  # a log file or CI: bars never redraw there, lines do
+            task = self.progress.tasks[self.tasks[label]]
+            verdict = {True: "right", False: "wrong", None: "unscored"}[row.get("correct")]
+            console.print(
+                f"{task.completed:.0f}/{task.total:.0f} {label} {row['item']}: {verdict}, "
+                f"answer {row.get('answer')!r}, {row.get('calls')} calls, "
+                f"{row.get('wall_s', 0):.0f} s"
+                + (f", error: {row['error']}" if row.get("error") else ""),
+                markup=False,
+                highlight=False,
+            )
 
 
 def _items(
