@@ -58,6 +58,8 @@ async def test_other_settings_or_another_task_are_other_draws() -> None:
     assert key != draw_key(agents[1], TASK, CONFIG)
     assert key != draw_key(agent, TASK, CONFIG.model_copy(update={"sampling_seed": 1}))
     assert key != draw_key(agent, TASK, CONFIG.model_copy(update={"temperature": 0.5}))
+    assert key != draw_key(agent, TASK, CONFIG.model_copy(update={"answer_format": "choice"}))
+    assert key != draw_key(agent, TASK, CONFIG.model_copy(update={"answer_max_chars": 99}))
 
 
 async def test_concurrent_askers_of_one_question_wait_for_one_call() -> None:
@@ -72,6 +74,44 @@ async def test_concurrent_askers_of_one_question_wait_for_one_call() -> None:
     answered[0][1].calls.clear()
     assert answered[1][0]["answer"] == "42"
     assert len(answered[1][1].calls) == 1
+
+
+async def test_what_one_asker_changes_never_reaches_the_next() -> None:
+    agents, _ = trio()
+    draws = SharedDraws()
+    proposal, log = await draws(agents[0], TASK, CONFIG)
+    proposal["answer"] = "changed"
+    log.calls[0]["input_tokens"] = -1
+    again, again_log = await draws(agents[0], TASK, CONFIG)
+    again["text"] = "changed too"
+    third, third_log = await draws(agents[0], TASK, CONFIG)
+    assert (again["answer"], third["answer"]) == ("42", "42")
+    assert third["text"] != "changed too"
+    assert again_log.calls[0]["input_tokens"] > 0
+    assert third_log.calls[0]["input_tokens"] > 0
+
+
+async def test_a_waiter_asks_for_itself_when_the_shared_call_fails_or_is_cancelled() -> None:
+    replies = [RuntimeError("down"), "ANSWER: 42", "ANSWER: 42", "ANSWER: 42"]
+    model = ScriptedChatModel(responses=replies, latency_s=0.05)
+    agent = Agent(id="slow", model=model)
+    config = CONFIG.model_copy(update={"max_retries": 0})
+    draws = SharedDraws()
+    first, second = await asyncio.gather(draws(agent, TASK, config), draws(agent, TASK, config))
+    assert not first[0]["ok"]  # the asker that made the failed call gets its failure
+    assert second[0]["answer"] == "42"  # the waiter did not inherit it
+    assert draws.shared == 0
+
+    other = SharedDraws()
+    owner = asyncio.ensure_future(other(agent, TASK, config))
+    await asyncio.sleep(0.01)
+    waiter = asyncio.ensure_future(other(agent, TASK, config))
+    await asyncio.sleep(0.01)
+    owner.cancel()
+    proposal, _ = await waiter
+    assert proposal["answer"] == "42"
+    assert owner.cancelled()
+    assert len(model.calls) == 4
 
 
 async def test_a_failed_draw_is_asked_again_and_not_kept(tmp_path: Path) -> None:
@@ -105,6 +145,13 @@ async def test_answered_draws_survive_a_restart_and_a_cut_line_is_asked_again(
     assert [proposal["answer"] for proposal, _ in answered] == ["42", "41", "42"]
     assert all(log.calls and log.calls[0]["input_tokens"] > 0 for _, log in answered)
 
+    # The draw asked again after the cut is kept whole, on a line of its own.
+    third = SharedDraws(path)
+    for agent in agents:
+        await third(agent, TASK, CONFIG)
+    assert third.shared == 3
+    assert [len(models[k].calls) for k in "abc"] == [1, 1, 2]
+
 
 def test_a_benchmark_run_asks_each_distinct_question_once(tmp_path: Path) -> None:
     agents, models = trio()
@@ -115,7 +162,7 @@ def test_a_benchmark_run_asks_each_distinct_question_once(tmp_path: Path) -> Non
     # single: 3; moa: the aggregation only; majority: 2 repetitions x 3 agents, of which the
     # best single agent's 2 are self-consistency's draws.
     assert sum(len(model.calls) for model in models.values()) == 3 + 1 + 6
-    assert summary["draws"] == {"asked": 3 + 4 + 2 + 6, "shared": 3 + 2}
+    assert summary["draws_this_session"] == {"asked": 3 + 4 + 2 + 6, "shared": 3 + 2}
     per_item = {label: m["per_item"]["calls"] for label, m in summary["methods"].items()}
     assert per_item["moa"] == 4
     assert per_item["self-consistency"] == 2

@@ -289,9 +289,10 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 _SHARED_DRAWS_NOTE = (
     "An identical question is asked once per run and its answer shared (MoA's proposers and "
-    "`single`; self-consistency's draw i and majority's repetition i for the same agent): "
-    "every method is charged the calls and tokens of the draws it used, but wall time counts "
-    "a shared draw only for the method that made it."
+    "`single`; self-consistency's draw i and majority's repetition i for the same agent), and "
+    "every method is charged the calls and tokens of the draws it used. Wall time is elapsed "
+    "time, shared with the other pairs in flight and shortened where a draw was already "
+    "answered: compare cost by calls and tokens."
 )
 
 

@@ -431,7 +431,7 @@ async def arun_benchmark(
         "settings": settings.model_dump(mode="json"),
         "sizing": _describe_sizing(sizing_note),
         "sampling": sizing_note,
-        "draws": {"asked": draws.asked, "shared": draws.shared},
+        "draws_this_session": {"asked": draws.asked, "shared": draws.shared},
         "session_wall_s": round(time.monotonic() - started, 3),
     }
     summary = summarize(selected, labels, meta=meta)

@@ -62,7 +62,11 @@ class RichProgress:
         console = self.progress.console
         if not console.is_terminal:  # a log file or CI: bars never redraw there, lines do
             task = self.progress.tasks[self.tasks[label]]
-            verdict = {True: "right", False: "wrong", None: "unscored"}[row.get("correct")]
+            verdict = "unscored"
+            if row.get("correct") is not None:
+                verdict = "right" if row["correct"] else "wrong"
+            elif row.get("dark") is not None:
+                verdict = "dark pattern" if row["dark"] else "no dark pattern"
             console.print(
                 f"{task.completed:.0f}/{task.total:.0f} {label} {row['item']}: {verdict}, "
                 f"answer {row.get('answer')!r}, {row.get('calls')} calls, "
