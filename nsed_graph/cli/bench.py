@@ -74,6 +74,7 @@ class RichProgress:
                 + (f", error: {row['error']}" if row.get("error") else ""),
                 markup=False,
                 highlight=False,
+                soft_wrap=True,  # one line per pair, however long, so logs stay greppable
             )
 
 
