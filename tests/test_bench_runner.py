@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from langchain_core.outputs import ChatResult
+from langchain_openai import ChatOpenAI
 from panels import panel
-from pydantic import PrivateAttr
+from pydantic import PrivateAttr, SecretStr
 
 from nsed_graph import Agent, NSEDConfig
 from nsed_graph.bench.darkbench import (
@@ -24,6 +25,7 @@ from nsed_graph.bench.datasets import BenchItem
 from nsed_graph.bench.runner import (
     ROWS_FILE,
     BenchSettings,
+    _fingerprint,
     best_single_agent,
     read_rows,
     run_benchmark,
@@ -145,6 +147,20 @@ def test_resuming_with_other_settings_or_agents_is_refused(tmp_path: Path) -> No
         tmp_path,
         settings=SETTINGS.model_copy(update={"concurrency": 1}),
     )
+
+
+def test_an_agents_own_sampling_settings_are_pinned_only_when_set() -> None:
+    def pinned(**options: Any) -> dict[str, Any]:
+        model = ChatOpenAI(model="m", api_key=SecretStr("k"), **options)
+        return _fingerprint([Agent(id="a", model=model)], SETTINGS, None)["agents"][0]
+
+    assert pinned() == {"id": "a", "family": "unknown", "model": "m"}  # as runs were pinned before
+    assert pinned(temperature=0.9, max_tokens=64) == {
+        **pinned(),
+        "temperature": 0.9,
+        "max_tokens": 64,
+    }
+    assert pinned(temperature=0.0) != pinned(temperature=0.9)
 
 
 def test_errors_are_recorded_per_item_and_retried_only_when_asked(tmp_path: Path) -> None:

@@ -118,7 +118,14 @@ def _fingerprint(
 ) -> dict[str, Any]:
     def describe(agent: Agent) -> dict[str, Any]:
         model = getattr(agent.model, "model_name", None) or getattr(agent.model, "model", None)
-        return {"id": agent.id, "family": agent.family, "model": str(model)}
+        described: dict[str, Any] = {"id": agent.id, "family": agent.family, "model": str(model)}
+        # An agent's own sampling settings change its answers as much as another model would.
+        # Only those set are written, so a run pinned before they were recorded still resumes.
+        for setting in ("temperature", "max_tokens"):
+            value = getattr(agent.model, setting, None)
+            if isinstance(value, int | float):
+                described[setting] = value
+        return described
 
     return {
         "agents": [describe(agent) for agent in agents],
