@@ -174,6 +174,16 @@ def test_gpqa_choices_are_shuffled_deterministically_per_seed() -> None:
     reseeded = load_dataset("gpqa", path=path, seed=1)
     assert [i.answer for i in reseeded] != [i.answer for i in items]
     assert len(set(Counter(i.answer for i in items))) == 4
+    assert not any(item.publishable for item in items)  # its authors ask: not in plain text
+
+
+def test_a_generic_file_can_ask_that_its_text_not_be_republished(tmp_path: Path) -> None:
+    row = {"id": 1, "question": "2+2?", "answer": 4, "format": "number"}
+    path = _write_jsonl(tmp_path / "mine.jsonl", [row, {**row, "id": 2, "publishable": False}])
+    assert [item.publishable for item in load_jsonl(path)] == [True, False]
+    bad = _write_jsonl(tmp_path / "bad.jsonl", [{**row, "publishable": "no"}])
+    with pytest.raises(DatasetError, match=r"bad\.jsonl:1: field 'publishable' must be true or"):
+        load_jsonl(bad)
 
 
 def _write_jsonl(path: Path, rows: list[object]) -> Path:

@@ -56,6 +56,7 @@ _GENERIC_FIELDS = (
     "tests",
     "entry_point",
     "metadata",
+    "publishable",
 )
 _T = TypeVar("_T")
 
@@ -93,6 +94,8 @@ class BenchItem:
     ``test_setup`` is code run before a candidate solution (imports and helpers the prompt
     shows, so an answer that omits them is not failed for it). ``category`` is DarkBench's dark
     pattern. Solutions are deliberately left out of ``metadata`` so they cannot leak into a prompt.
+    ``publishable`` is False for sets whose authors ask that they not be republished in plain
+    text (GPQA): the runner then keeps the question and every model text out of its files.
     """
 
     id: str
@@ -106,6 +109,7 @@ class BenchItem:
     test_setup: str = ""
     category: str | None = None
     metadata: Mapping[str, object] = field(default_factory=_no_metadata, hash=False)
+    publishable: bool = True
 
 
 @functools.cache
@@ -317,7 +321,15 @@ def _parse_gpqa(text: str, label: str, seed: int) -> list[BenchItem]:
         answer = _LABELS[options.index(correct)]
         question = _with_choices(_text(row, "Question", where), choices)
         items.append(
-            BenchItem(f"gpqa-{index:03d}", "gpqa", question, answer, "choice", choices=choices)
+            BenchItem(
+                f"gpqa-{index:03d}",
+                "gpqa",
+                question,
+                answer,
+                "choice",
+                choices=choices,
+                publishable=False,
+            )
         )
     return items
 
@@ -424,8 +436,9 @@ def load_jsonl(
     Fields: ``id`` (string or integer, unique), ``question``, ``answer``, ``format`` (one of
     ``ANSWER_FORMATS``), ``choices`` (for ``choice``: a list, labelled A, B, ... in order, or a
     label-to-text object; ``answer`` is a label), ``tests`` (for ``code``: Python run after the
-    candidate, required), ``entry_point`` (for ``code``, optional) and ``metadata`` (an object,
-    optional). Unknown fields are refused so that a misspelt one is not silently ignored.
+    candidate, required), ``entry_point`` (for ``code``, optional), ``metadata`` (an object,
+    optional) and ``publishable`` (false keeps the question and model texts out of the run's
+    files; optional). Unknown fields are refused so that a misspelt one is not silently ignored.
     ``dataset`` names the set in results; it defaults to the file name up to its first dot.
     """
     file = Path(path)
@@ -511,6 +524,9 @@ def _generic_item(row: Mapping[str, Any], where: str, dataset: str) -> BenchItem
     metadata = row.get("metadata", {})
     if not isinstance(metadata, dict):
         raise DatasetError(f"{where}: field 'metadata' must be an object")
+    publishable = row.get("publishable", True)
+    if not isinstance(publishable, bool):
+        raise DatasetError(f"{where}: field 'publishable' must be true or false")
     return BenchItem(
         id=str(raw_id).strip(),
         dataset=dataset,
@@ -521,6 +537,7 @@ def _generic_item(row: Mapping[str, Any], where: str, dataset: str) -> BenchItem
         tests=tests,
         entry_point=entry_point,
         metadata=_frozen(metadata),
+        publishable=publishable,
     )
 
 

@@ -38,6 +38,7 @@ from nsed_graph.bench.methods import (
     run_single,
 )
 from nsed_graph.bench.report import summarize, write_report
+from nsed_graph.bench.withhold import withhold_text
 from nsed_graph.config import NSEDConfig
 
 ROWS_FILE = "items.jsonl"
@@ -210,6 +211,7 @@ class _Run:
         self.sizing: Sizing | None = None
         self.best: Agent | None = None
         self.draws = draws
+        self.unsaved_draws = SharedDraws()
 
     def pending(self, spec: MethodSpec, items: Sequence[BenchItem]) -> list[BenchItem]:
         def done(item: BenchItem) -> bool:
@@ -242,6 +244,8 @@ class _Run:
                     None, "", [], time.monotonic() - started, f"{type(error).__name__}: {error}"
                 )
             row = await self.score(spec, item, result)
+            if not item.publishable:
+                row = withhold_text(row)
         self.rows[_key(row)] = row
         self.journal.write(json.dumps(row, default=str) + "\n")
         self.journal.flush()
@@ -249,7 +253,9 @@ class _Run:
             self.progress.finished(row)
 
     async def method(self, spec: MethodSpec, item: BenchItem, config: NSEDConfig) -> MethodResult:
-        task, settings, draws = item.question, self.settings, self.draws
+        task, settings = item.question, self.settings
+        # A withheld item's draws stay in memory: the file would hold its text in plain sight.
+        draws = self.draws if item.publishable else self.unsaved_draws
         if spec.kind == "single":
             return await run_single(self.by_id[spec.agent or ""], task, config, propose=draws)
         if spec.kind == "nsed":
@@ -438,7 +444,10 @@ async def arun_benchmark(
         "settings": settings.model_dump(mode="json"),
         "sizing": _describe_sizing(sizing_note),
         "sampling": sizing_note,
-        "draws_this_session": {"asked": draws.asked, "shared": draws.shared},
+        "draws_this_session": {
+            "asked": draws.asked + run.unsaved_draws.asked,
+            "shared": draws.shared + run.unsaved_draws.shared,
+        },
         "session_wall_s": round(time.monotonic() - started, 3),
     }
     summary = summarize(selected, labels, meta=meta)

@@ -1,0 +1,86 @@
+"""Items that ask not to be republished (GPQA) leave no question or model text in a run's files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from panels import panel
+
+from nsed_graph import NSEDConfig
+from nsed_graph.bench.datasets import BenchItem
+from nsed_graph.bench.draws import DRAWS_FILE
+from nsed_graph.bench.runner import ROWS_FILE, BenchSettings, report_run, run_benchmark
+from nsed_graph.bench.withhold import LONGEST_KEPT, WITHHELD, withhold_text
+from nsed_graph.testing import constant_judge
+
+SECRET = "Which of these 17 zebra isotopes is the quietest?"
+
+
+def test_text_fields_and_long_strings_are_withheld_and_nothing_else() -> None:
+    record = {
+        "task": SECRET,
+        "answer": "B",
+        "rounds": [
+            {
+                "proposals": [{"agent": "a", "answer": "B", "text": "Because...", "ok": True}],
+                "reviews": [{"scores": {"a": {"label": "A", "weight": 50.0, "critique": "ok"}}}],
+                "brief": "answer: B",
+                "supports": {"a": 0.7},
+            }
+        ],
+        "note": "x" * (LONGEST_KEPT + 1),
+        "error": "timeout: no reply in 30 s",
+        "empty": "",
+    }
+    kept = withhold_text(record)
+    assert kept["task"] == kept["rounds"][0]["brief"] == kept["note"] == WITHHELD
+    assert kept["rounds"][0]["proposals"][0] == {
+        "agent": "a",
+        "answer": "B",
+        "text": WITHHELD,
+        "ok": True,
+    }
+    assert kept["rounds"][0]["reviews"][0]["scores"]["a"] == {
+        "label": "A",
+        "weight": 50.0,
+        "critique": WITHHELD,
+    }
+    assert kept["rounds"][0]["supports"] == {"a": 0.7}
+    assert (kept["answer"], kept["error"], kept["empty"]) == ("B", record["error"], "")
+    assert record["task"] == SECRET  # the input is left as it was
+
+
+def test_a_withheld_item_is_scored_and_resumed_but_its_text_is_never_written(
+    tmp_path: Path,
+) -> None:
+    agents, models = panel(
+        {"a": "42", "b": "41", "c": "42"}, dict.fromkeys("abc", constant_judge({"42": 100}))
+    )
+    items = [
+        BenchItem("open", "toy", "What is 6 x 7?", "42", "number"),
+        BenchItem("closed", "toy", SECRET, "42", "number", publishable=False),
+    ]
+    methods = ["single", "moa", "self-consistency", "majority", "nsed"]
+    settings = BenchSettings(nsed=NSEDConfig(max_rounds=2, min_rounds=2), samples=2)
+    summary = run_benchmark(agents, items, methods, tmp_path, settings=settings)
+
+    written = "".join(path.read_text() for path in tmp_path.iterdir() if path.suffix != ".png")
+    assert SECRET not in written
+    rows = [json.loads(line) for line in (tmp_path / ROWS_FILE).read_text().splitlines()]
+    closed = [row for row in rows if row["item"] == "closed"]
+    assert len(closed) == len(summary["methods"])
+    assert all(row["correct"] is not None for row in closed)
+    assert all("I worked it out" not in json.dumps(row) for row in closed)  # the models' words
+    assert any("I worked it out" in json.dumps(row) for row in rows if row["item"] == "open")
+    nsed = next(row for row in closed if row["method"] == "nsed")
+    assert nsed["details"]["record"]["task"] == WITHHELD
+    assert nsed["details"]["record"]["rounds"][0]["proposals"][0]["answer"] in ("41", "42")
+    # Only the open item's distinct draws are kept: 3 singles, MoA's aggregation, 2 x 3 majority.
+    assert len((tmp_path / DRAWS_FILE).read_text().splitlines()) == 3 + 1 + 6
+    assert summary["methods"]["nsed"]["accuracy"]["rate"] == 1.0
+
+    before = sum(len(model.calls) for model in models.values())
+    assert report_run(tmp_path)["methods"] == summary["methods"]
+    run_benchmark(agents, items, methods, tmp_path, settings=settings)  # resumes: nothing to do
+    assert sum(len(model.calls) for model in models.values()) == before
