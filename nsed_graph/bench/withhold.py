@@ -11,8 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 WITHHELD = "[withheld]"
-TEXT_KEYS = frozenset({"task", "text", "critique", "brief", "response", "reasoning"})
-"""Fields that carry a question or a model's words, wherever they sit in a row or run record."""
+TEXT_KEYS = frozenset(
+    {"task", "text", "critique", "brief", "response", "reasoning", "error", "message"}
+)
+"""Fields that carry a question or a model's words, wherever they sit in a row or run record.
+Errors are among them: an unparseable reply is quoted in its error. A withheld error is still
+an error (its kind is kept in ``failures``), so error counts and ``retry_errors`` still work."""
 LONGEST_KEPT = 200
 """A longer string under any other key is withheld too: a model's words in a field yet unnamed."""
 
