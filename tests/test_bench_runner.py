@@ -26,6 +26,7 @@ from nsed_graph.bench.runner import (
     ROWS_FILE,
     BenchSettings,
     _fingerprint,
+    _pin_run,
     best_single_agent,
     read_rows,
     run_benchmark,
@@ -149,18 +150,34 @@ def test_resuming_with_other_settings_or_agents_is_refused(tmp_path: Path) -> No
     )
 
 
-def test_an_agents_own_sampling_settings_are_pinned_only_when_set() -> None:
-    def pinned(**options: Any) -> dict[str, Any]:
+def test_an_agents_own_sampling_settings_are_pinned(tmp_path: Path) -> None:
+    def fingerprint(**options: Any) -> dict[str, Any]:
         model = ChatOpenAI(model="m", api_key=SecretStr("k"), **options)
-        return _fingerprint([Agent(id="a", model=model)], SETTINGS, None)["agents"][0]
+        return _fingerprint([Agent(id="a", model=model)], SETTINGS, None)
 
-    assert pinned() == {"id": "a", "family": "unknown", "model": "m"}  # as runs were pinned before
-    assert pinned(temperature=0.9, max_tokens=64) == {
-        **pinned(),
-        "temperature": 0.9,
-        "max_tokens": 64,
+    unset = fingerprint()
+    assert unset["agents"][0] == {
+        "id": "a",
+        "family": "unknown",
+        "model": "m",
+        "temperature": None,
+        "max_tokens": None,
     }
-    assert pinned(temperature=0.0) != pinned(temperature=0.9)
+    assert fingerprint(temperature=0.9, max_tokens=64)["agents"][0]["max_tokens"] == 64
+
+    _pin_run(tmp_path, unset)
+    _pin_run(tmp_path, fingerprint())
+    with pytest.raises(ValueError, match="different agents"):
+        _pin_run(tmp_path, fingerprint(temperature=0.9))
+
+    # A run pinned before these settings were recorded resumes; other changes are still caught.
+    older = tmp_path / "older"
+    older.mkdir()
+    before = {**unset, "agents": [{"id": "a", "family": "unknown", "model": "m"}]}
+    (older / "run.json").write_text(json.dumps(before))
+    _pin_run(older, fingerprint(temperature=0.9))
+    with pytest.raises(ValueError, match="different agents"):
+        _pin_run(older, {**unset, "agents": [{**unset["agents"][0], "model": "other"}]})
 
 
 def test_errors_are_recorded_per_item_and_retried_only_when_asked(tmp_path: Path) -> None:

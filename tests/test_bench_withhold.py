@@ -30,6 +30,8 @@ def test_text_fields_and_long_strings_are_withheld_and_nothing_else() -> None:
             }
         ],
         "note": "x" * (LONGEST_KEPT + 1),
+        "votes": {"def solve():\n" + "    pass\n" * 40: 2, "B": 1},
+        "check": "expected 42, read 41",
         "error": "structured reply did not parse: {'reasoning': 'zebra isotopes...",
         "empty": "",
     }
@@ -47,7 +49,9 @@ def test_text_fields_and_long_strings_are_withheld_and_nothing_else() -> None:
         "critique": WITHHELD,
     }
     assert kept["rounds"][0]["supports"] == {"a": 0.7}
-    assert (kept["answer"], kept["error"], kept["empty"]) == ("B", WITHHELD, "")
+    assert (kept["answer"], kept["empty"], kept["check"]) == ("B", "", WITHHELD)
+    assert kept["error"] == f"structured reply did not parse: {WITHHELD}"  # the kind is kept
+    assert kept["votes"] == {f"{WITHHELD} #0": 2, "B": 1}
     assert record["task"] == SECRET  # the input is left as it was
 
 

@@ -44,6 +44,7 @@ from nsed_graph.config import NSEDConfig
 ROWS_FILE = "items.jsonl"
 RUN_FILE = "run.json"
 _FIRST_PHASE = frozenset({"single", "moa", "nsed"})
+AGENT_SETTINGS = ("temperature", "max_tokens")
 
 Row = dict[str, Any]
 
@@ -121,11 +122,9 @@ def _fingerprint(
         model = getattr(agent.model, "model_name", None) or getattr(agent.model, "model", None)
         described: dict[str, Any] = {"id": agent.id, "family": agent.family, "model": str(model)}
         # An agent's own sampling settings change its answers as much as another model would.
-        # Only those set are written, so a run pinned before they were recorded still resumes.
-        for setting in ("temperature", "max_tokens"):
+        for setting in AGENT_SETTINGS:
             value = getattr(agent.model, setting, None)
-            if isinstance(value, int | float):
-                described[setting] = value
+            described[setting] = value if isinstance(value, int | float) else None
         return described
 
     return {
@@ -139,11 +138,21 @@ def _fingerprint(
     }
 
 
+def _same(pinned: Any, now: Any) -> bool:
+    """Equal, except that an agent pinned without ``AGENT_SETTINGS`` (by a version that did not
+    record them) is not compared on them: its run still resumes."""
+    if isinstance(pinned, dict) and isinstance(now, dict) and "id" in pinned:
+        return pinned == {k: v for k, v in now.items() if k in pinned or k not in AGENT_SETTINGS}
+    if isinstance(pinned, list) and isinstance(now, list):
+        return len(pinned) == len(now) and all(map(_same, pinned, now))
+    return bool(pinned == now)
+
+
 def _pin_run(out_dir: Path, fingerprint: Mapping[str, Any]) -> None:
     path = out_dir / RUN_FILE
     if path.exists():
         pinned = json.loads(path.read_text(encoding="utf-8"))
-        changed = sorted(key for key in fingerprint if pinned.get(key) != fingerprint[key])
+        changed = sorted(key for key in fingerprint if not _same(pinned.get(key), fingerprint[key]))
         if changed:
             raise ValueError(
                 f"{out_dir} holds a run with different {', '.join(changed)}; resume with the "

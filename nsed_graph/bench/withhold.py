@@ -3,31 +3,48 @@
 GPQA's authors ask that its questions not appear in plain text where crawlers can read them,
 and a run's files are meant to be committed next to its report. Model texts quote and
 paraphrase the question and its options, so they are withheld too; what a report and a resume
-need survives: ids, extracted answers, verdicts, weights, supports, calls and tokens.
+need survives: ids, short extracted answers, verdicts, weights, supports, calls and tokens.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 WITHHELD = "[withheld]"
 TEXT_KEYS = frozenset(
-    {"task", "text", "critique", "brief", "response", "reasoning", "error", "message"}
+    {"task", "text", "critique", "brief", "response", "reasoning", "check", "error", "message"}
 )
 """Fields that carry a question or a model's words, wherever they sit in a row or run record.
-Errors are among them: an unparseable reply is quoted in its error. A withheld error is still
-an error (its kind is kept in ``failures``), so error counts and ``retry_errors`` still work."""
+Errors and checks are among them: an unparseable reply is quoted in its error, a code answer's
+output in its check."""
 LONGEST_KEPT = 200
-"""A longer string under any other key is withheld too: a model's words in a field yet unnamed."""
+"""A longer string anywhere else, a key included, is withheld too: an answer that is a whole
+program (a vote count is keyed by answer), or a model's words in a field yet unnamed."""
+_KIND_MAX = 40
 
 
-def withhold_text(value: Any, key: str | None = None) -> Any:
-    """``value`` with every string under ``TEXT_KEYS``, or longer than ``LONGEST_KEPT``,
-    replaced by ``WITHHELD``; everything else kept as it is."""
+def withhold_text(row: Any) -> Any:
+    """``row`` as JSON would store it, with every string under ``TEXT_KEYS`` or longer than
+    ``LONGEST_KEPT`` withheld. An error keeps its kind (``"timeout: [withheld]"``) so that
+    a reader can still tell a timeout from a crash."""
+    return _withhold(json.loads(json.dumps(row, default=str)), None)
+
+
+def _withhold(value: Any, key: str | None) -> Any:
     if isinstance(value, dict):
-        return {k: withhold_text(v, k) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [withhold_text(v, key) for v in value]
-    if isinstance(value, str) and value and (key in TEXT_KEYS or len(value) > LONGEST_KEPT):
+        kept: dict[str, Any] = {}
+        for index, (name, inner) in enumerate(value.items()):
+            shown = name if len(name) <= LONGEST_KEPT else f"{WITHHELD} #{index}"
+            kept[shown] = _withhold(inner, name)
+        return kept
+    if isinstance(value, list):
+        return [_withhold(inner, key) for inner in value]
+    if not isinstance(value, str) or not value:
+        return value
+    if key in ("error", "message"):
+        kind, colon, _ = value.partition(":")
+        return f"{kind}: {WITHHELD}" if colon and len(kind) <= _KIND_MAX else WITHHELD
+    if key in TEXT_KEYS or len(value) > LONGEST_KEPT:
         return WITHHELD
     return value
