@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from panels import panel
 
 from nsed_graph import FatigueParams, NSEDConfig
@@ -16,7 +18,9 @@ from nsed_graph.bench.report import (
     REPORT_FILE,
     ROUND_PLOT_FILE,
     SUMMARY_FILE,
+    exact_mcnemar,
     fit_fatigue,
+    paired_with,
     render_markdown,
     round_curve,
     summarize,
@@ -104,6 +108,40 @@ def test_round_curve_keeps_an_early_stop_on_its_last_answer() -> None:
     ]
 
 
+@given(st.integers(0, 60), st.integers(0, 60))
+def test_exact_mcnemar_is_a_symmetric_probability(only_first: int, only_second: int) -> None:
+    p = exact_mcnemar(only_first, only_second)
+    assert 0.0 < p <= 1.0
+    assert p == exact_mcnemar(only_second, only_first)
+    assert (p == 1.0) == (abs(only_first - only_second) <= 1)
+    # One more item for the side already ahead never makes the split less surprising.
+    larger, smaller = max(only_first, only_second), min(only_first, only_second)
+    assert exact_mcnemar(larger + 1, smaller) <= p
+
+
+def test_exact_mcnemar_matches_the_binomial_tail() -> None:
+    assert exact_mcnemar(0, 0) == 1.0
+    assert exact_mcnemar(0, 6) == pytest.approx(2 / 64)
+    assert exact_mcnemar(1, 9) == pytest.approx(2 * 11 / 1024)
+    with pytest.raises(ValueError, match="negative"):
+        exact_mcnemar(-1, 2)
+
+
+def test_paired_counts_only_items_both_methods_scored() -> None:
+    def rows(method: str, outcomes: dict[str, bool | None]) -> list[dict[str, Any]]:
+        return [{"method": method, "item": i, "correct": c} for i, c in outcomes.items()]
+
+    nsed = rows("nsed", {"q1": True, "q2": True, "q3": False, "q4": True, "q5": None})
+    other = rows("x", {"q1": False, "q2": True, "q3": True, "q5": True, "q6": True})
+    assert paired_with(nsed, other) == {
+        "items": 3,
+        "reference_only": 1,
+        "other_only": 1,
+        "p_value": 1.0,
+    }
+    assert paired_with(nsed, rows("x", {"q9": True})) is None
+
+
 def test_report_of_rows_alone_renders_every_section() -> None:
     rows = [
         {"method": "single[a]", "kind": "single", "item": "q1", "correct": True, "calls": 1},
@@ -173,6 +211,16 @@ def test_the_written_report_has_every_method_its_costs_and_the_curve(
     assert nsed["per_item"]["calls"] == 18  # three rounds of three proposals and three reviews
     assert summary["methods"]["single[a]"]["accuracy"]["rate"] == 1.0
     assert summary["methods"]["single[b]"]["accuracy"]["rate"] == 0.0
+    # single[b] is wrong on all three items NSED got right: a 3-0 split, p = 2 / 2**3.
+    assert summary["methods"]["single[b]"]["vs_nsed"] == {
+        "items": 3,
+        "reference_only": 3,
+        "other_only": 0,
+        "p_value": 0.25,
+    }
+    assert "vs_nsed" not in nsed
+    assert "## Item by item against `nsed`" in report
+    assert "| `single[b]` | 3 | 3 | 0 | 0.25 |" in report
 
 
 def test_the_report_is_rebuilt_from_the_summary_alone(

@@ -32,6 +32,8 @@ MIN_FIT_POINTS = 4
 """Three free parameters (p_g, k, beta) need at least one point more to say anything."""
 WORTHWHILE_GAIN = 0.005
 """Predicted accuracy gain below which more rounds are not worth their cost."""
+PAIRED_REFERENCE = "nsed"
+"""Every other method is compared item by item with this one."""
 _COST_FIELDS = ("calls", "input_tokens", "output_tokens", "total_tokens", "cost", "wall_s")
 
 
@@ -51,6 +53,40 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
     # The interval always contains p; min/max only undo rounding at p = 0 or 1.
     return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
+
+
+def exact_mcnemar(only_first: int, only_second: int) -> float:
+    """Two-sided exact McNemar p-value for two methods scored on the same items.
+
+    Only the items exactly one method got right carry evidence; if neither method were
+    better, each of them would be a fair coin. On a few dozen items this paired test can see
+    a difference that two overlapping Wilson intervals cannot.
+    """
+    if only_first < 0 or only_second < 0:
+        raise ValueError("counts must not be negative")
+    n = only_first + only_second
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(only_first, only_second) + 1))
+    return min(1.0, 2 * tail / (1 << n))
+
+
+def paired_with(reference: Sequence[Row], other: Sequence[Row]) -> dict[str, Any] | None:
+    """``other`` against ``reference`` on the items both scored: who alone was right, and the
+    exact McNemar p-value of that split."""
+    first = {r["item"]: bool(r["correct"]) for r in reference if r.get("correct") is not None}
+    second = {r["item"]: bool(r["correct"]) for r in other if r.get("correct") is not None}
+    common = first.keys() & second.keys()
+    if not common:
+        return None
+    only_first = sum(first[i] and not second[i] for i in common)
+    only_second = sum(second[i] and not first[i] for i in common)
+    return {
+        "items": len(common),
+        "reference_only": only_first,
+        "other_only": only_second,
+        "p_value": exact_mcnemar(only_first, only_second),
+    }
 
 
 def _proportion(successes: int, n: int) -> dict[str, Any]:
@@ -237,11 +273,12 @@ def summarize(
     for row in rows:
         if row["method"] in by_label:
             by_label[row["method"]].append(row)
-    return {
-        **(meta or {}),
-        "items": len({row["item"] for row in rows}),
-        "methods": {label: summarize_method(label, group) for label, group in by_label.items()},
-    }
+    methods = {label: summarize_method(label, group) for label, group in by_label.items()}
+    if PAIRED_REFERENCE in by_label:
+        for label, group in by_label.items():
+            if label != PAIRED_REFERENCE:
+                methods[label]["vs_nsed"] = paired_with(by_label[PAIRED_REFERENCE], group)
+    return {**(meta or {}), "items": len({row["item"] for row in rows}), "methods": methods}
 
 
 # ---- files -----------------------------------------------------------------------------------
@@ -344,11 +381,40 @@ def render_markdown(summary: Mapping[str, Any], files: Mapping[str, str]) -> str
     )
     if any(m.get("kind", label) != "nsed" for label, m in methods.items()):
         lines += ["", _SHARED_DRAWS_NOTE]
+    lines += _paired_section(methods)
     if "cost_plot" in files:
         lines += ["", f"![cost versus accuracy]({files['cost_plot']})"]
     lines += _round_section(methods, files)
     lines += _darkbench_section(methods)
     return "\n".join(lines) + "\n"
+
+
+def _paired_section(methods: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    paired = {label: m["vs_nsed"] for label, m in methods.items() if m.get("vs_nsed")}
+    if not paired:
+        return []
+    return [
+        "",
+        f"## Item by item against `{PAIRED_REFERENCE}`",
+        "",
+        "On the items both methods scored: how many only one of them got right, and the exact "
+        "two-sided McNemar p-value, the chance of a split at least this uneven if neither were "
+        "better.",
+        "",
+        *_table(
+            ("method", "items", f"only `{PAIRED_REFERENCE}` right", "only the method right", "p"),
+            [
+                (
+                    f"`{label}`",
+                    str(p["items"]),
+                    str(p["reference_only"]),
+                    str(p["other_only"]),
+                    f"{p['p_value']:.3g}",
+                )
+                for label, p in paired.items()
+            ],
+        ),
+    ]
 
 
 def _round_section(methods: Mapping[str, Mapping[str, Any]], files: Mapping[str, str]) -> list[str]:
