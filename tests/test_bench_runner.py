@@ -29,6 +29,7 @@ from nsed_graph.bench.runner import (
     _pin_run,
     best_single_agent,
     read_rows,
+    report_run,
     run_benchmark,
 )
 from nsed_graph.testing import ScriptedCall, ScriptedChatModel, constant_judge
@@ -334,3 +335,13 @@ def test_an_ablation_that_clashes_with_the_base_fails_before_any_call(tmp_path: 
             agents, items(1), ["single", "nsed[min_rounds=5]"], tmp_path, settings=SETTINGS
         )
     assert calls_made(models) == 0
+
+
+def test_a_rebuilt_report_keeps_how_the_sampling_methods_were_sized(tmp_path: Path) -> None:
+    agents, _ = table()
+    first = run_benchmark(agents, items(1), ["majority"], tmp_path, settings=SETTINGS)
+    assert first["sizing"]
+    rebuilt = report_run(tmp_path)
+    assert rebuilt["sizing"] == first["sizing"]
+    assert rebuilt["sampling"] == first["sampling"]
+    assert f"Sampling methods: {first['sizing']}." in (tmp_path / "report.md").read_text()

@@ -37,7 +37,7 @@ from nsed_graph.bench.methods import (
     run_self_consistency,
     run_single,
 )
-from nsed_graph.bench.report import summarize, write_report
+from nsed_graph.bench.report import SUMMARY_FILE, summarize, write_report
 from nsed_graph.bench.withhold import withhold_text
 from nsed_graph.config import NSEDConfig
 
@@ -488,6 +488,12 @@ def report_run(out_dir: str | Path) -> dict[str, Any]:
             "compared_items": len(common),
         },
     }
+    # How the sampling methods were sized is known only to the run that sized them: keep the
+    # last run's note rather than lose it.
+    previous = out / SUMMARY_FILE
+    if previous.exists():
+        kept = json.loads(previous.read_text(encoding="utf-8"))
+        meta |= {key: kept[key] for key in ("sizing", "sampling") if kept.get(key)}
     summary = summarize([row for row in rows if row["item"] in common], labels, meta=meta)
     paths = write_report(out, summary)
     return {**summary, "files": {name: path.name for name, path in paths.items()}}
