@@ -95,4 +95,6 @@ def main(run_dir: str, method: str = "nsed") -> None:
 
 
 if __name__ == "__main__":
+    if not 2 <= len(sys.argv) <= 3:
+        raise SystemExit("usage: python benchmarks/revote.py RUN_DIR [METHOD]")
     main(*sys.argv[1:])

@@ -177,6 +177,10 @@ def test_an_agents_own_sampling_settings_are_pinned(tmp_path: Path) -> None:
     before = {**unset, "agents": [{"id": "a", "family": "unknown", "model": "m"}]}
     (older / "run.json").write_text(json.dumps(before))
     _pin_run(older, fingerprint(temperature=0.9))
+    # ...and from then on its settings are pinned too.
+    assert json.loads((older / "run.json").read_text())["agents"][0]["temperature"] == 0.9
+    with pytest.raises(ValueError, match="different agents"):
+        _pin_run(older, fingerprint(temperature=0.1))
     with pytest.raises(ValueError, match="different agents"):
         _pin_run(older, {**unset, "agents": [{**unset["agents"][0], "model": "other"}]})
 

@@ -346,7 +346,9 @@ def render_markdown(summary: Mapping[str, Any], files: Mapping[str, str]) -> str
     if summary.get("sizing"):
         lines.append(f"Sampling methods: {summary['sizing']}.")
     partial = summary.get("partial")
-    if partial and len(set(partial["items_per_method"].values())) > 1:
+    if partial and any(
+        n != partial["compared_items"] for n in partial["items_per_method"].values()
+    ):
         finished = ", ".join(f"`{k}` {v}" for k, v in partial["items_per_method"].items())
         lines.append(
             f"Partial run: items finished per method: {finished}. The tables compare the "

@@ -158,7 +158,10 @@ def _pin_run(out_dir: Path, fingerprint: Mapping[str, Any]) -> None:
                 f"{out_dir} holds a run with different {', '.join(changed)}; resume with the "
                 "same agents and settings, or choose another output directory"
             )
-        return
+        if pinned == fingerprint:
+            return
+        # A run pinned before some settings were recorded: record them now, so that from here
+        # on they are checked too.
     path.write_text(json.dumps(fingerprint, indent=2) + "\n", encoding="utf-8")
 
 
