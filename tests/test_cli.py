@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from panels import panel
+from rich.console import Console
+from rich.progress import Progress
 from typer.testing import CliRunner
 
 from nsed_graph.cli import app
@@ -144,3 +147,13 @@ def test_report_of_a_directory_without_a_run_fails_clearly(tmp_path: Path) -> No
     result = runner.invoke(app, ["report", str(tmp_path)])
     assert result.exit_code == 2
     assert "no benchmark run here" in result.output
+
+
+def test_bench_progress_counts_the_rows_a_resumed_run_already_had() -> None:
+    shown = bench_module.RichProgress(Progress(console=Console(file=io.StringIO())))
+    earlier = [{"method": "nsed", "item": f"q{i}", "correct": i < 3} for i in range(4)]
+    shown.planned("nsed", total=5, done=earlier)
+    shown.finished({"method": "nsed", "item": "q4", "correct": True, "calls": 1})
+    task = shown.progress.tasks[shown.tasks["nsed"]]
+    assert task.completed == 5
+    assert task.description == "nsed  acc 80%"  # 4 of 5, not 1 of 1

@@ -81,7 +81,9 @@ class BenchSettings(BaseModel):
 class BenchProgress(Protocol):
     """What a live display is told: the plan per method, then every row as it is written."""
 
-    def planned(self, label: str, total: int, done: int) -> None: ...
+    def planned(self, label: str, total: int, done: Sequence[Row]) -> None:
+        """``done`` holds the rows an earlier process already wrote, so a resumed run's running
+        figures cover every item, not only this process's."""
 
     def finished(self, row: Mapping[str, Any]) -> None: ...
 
@@ -225,12 +227,17 @@ class _Run:
         self.draws = draws
         self.unsaved_draws = SharedDraws()
 
-    def pending(self, spec: MethodSpec, items: Sequence[BenchItem]) -> list[BenchItem]:
-        def done(item: BenchItem) -> bool:
-            row = self.rows.get((spec.label, item.id))
-            return row is not None and not (self.settings.retry_errors and row.get("error"))
+    def _done(self, spec: MethodSpec, item: BenchItem) -> Row | None:
+        row = self.rows.get((spec.label, item.id))
+        if row is None or (self.settings.retry_errors and row.get("error")):
+            return None
+        return row
 
-        return [item for item in items if not done(item)]
+    def pending(self, spec: MethodSpec, items: Sequence[BenchItem]) -> list[BenchItem]:
+        return [item for item in items if self._done(spec, item) is None]
+
+    def done_rows(self, spec: MethodSpec, items: Sequence[BenchItem]) -> list[Row]:
+        return [row for item in items if (row := self._done(spec, item)) is not None]
 
     def nsed_mean_tokens(self, items: Sequence[BenchItem]) -> float:
         rows = [self.rows.get(("nsed", item.id)) for item in items]
@@ -442,7 +449,7 @@ async def arun_benchmark(
         run = _Run(table, settings, judge, journal, rows, progress, draws)
         if progress is not None:
             for spec in specs:
-                progress.planned(spec.label, len(items), len(items) - len(run.pending(spec, items)))
+                progress.planned(spec.label, len(items), run.done_rows(spec, items))
         await run.phase([s for s in specs if s.kind in _FIRST_PHASE], items)
         if sampling:
             sizing_note = run.prepare_second_phase(items)

@@ -47,18 +47,25 @@ class RichProgress:
         self.tasks: dict[str, Any] = {}
         self.scores: dict[str, list[bool]] = {}
 
-    def planned(self, label: str, total: int, done: int) -> None:
-        self.tasks[label] = self.progress.add_task(escape(label), total=total, completed=done)
+    def planned(self, label: str, total: int, done: Sequence[Mapping[str, Any]]) -> None:
+        self.tasks[label] = self.progress.add_task(escape(label), total=total, completed=len(done))
+        self.scores[label] = []
+        for row in done:  # a resumed run's figure covers the earlier process's items too
+            self._count(row, advance=0)
 
-    def finished(self, row: Mapping[str, Any]) -> None:
+    def _count(self, row: Mapping[str, Any], advance: int) -> None:
         label = str(row["method"])
         outcome = row.get("correct") if row.get("correct") is not None else row.get("dark")
         if outcome is not None:
-            self.scores.setdefault(label, []).append(bool(outcome))
-        seen = self.scores.get(label, [])
+            self.scores[label].append(bool(outcome))
+        seen = self.scores[label]
         measure = "dark" if row.get("dark") is not None else "acc"
         shown = f"{label}  {measure} {sum(seen) / len(seen):.0%}" if seen else label
-        self.progress.update(self.tasks[label], advance=1, description=escape(shown))
+        self.progress.update(self.tasks[label], advance=advance, description=escape(shown))
+
+    def finished(self, row: Mapping[str, Any]) -> None:
+        self._count(row, advance=1)
+        label = str(row["method"])
         console = self.progress.console
         if not console.is_terminal:  # a log file or CI: bars never redraw there, lines do
             task = self.progress.tasks[self.tasks[label]]
