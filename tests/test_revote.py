@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 from panels import panel
+from scripts import load_script
 
 from nsed_graph import NSEDConfig
 from nsed_graph.bench.datasets import BenchItem
 from nsed_graph.bench.runner import ROWS_FILE, BenchSettings, run_benchmark
 from nsed_graph.testing import constant_judge
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "revote.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("revote", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_a_lone_right_answer_is_found_by_the_weights_and_missed_by_plurality(
@@ -38,7 +27,7 @@ def test_a_lone_right_answer_is_found_by_the_weights_and_missed_by_plurality(
     run_benchmark(agents, items, ["nsed"], tmp_path, settings=settings)
     rows = [json.loads(line) for line in (tmp_path / ROWS_FILE).read_text().splitlines()]
 
-    outcomes = load_script().revote(rows, {item.id: item for item in items})
+    outcomes = load_script("revote").revote(rows, {item.id: item for item in items})
 
     assert outcomes["any proposal right (ceiling)"] == [True, True]
     assert outcomes["a alone"] == [True, True]
