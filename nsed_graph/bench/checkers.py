@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 from nsed_graph.bench.sandbox import run_python
 
 if TYPE_CHECKING:
-    from nsed_graph.bench.datasets import BenchItem
+    from nsed_graph.bench.datasets import BenchItem, Choice
 
 __all__ = ["CheckResult", "check", "extract_gsm8k_answer", "parse_number"]
 
@@ -146,20 +146,33 @@ def _normalise_text(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _check_choice(item: BenchItem, predicted: str) -> CheckResult:
-    """Accepts the label, in any case and with brackets or ``\\boxed{}``, or a choice's exact
-    text, since models answer multiple choice both ways."""
+def _chosen(item: BenchItem, predicted: str) -> Choice | None:
+    """The choice an answer names: its label, in any case and with brackets or ``\\boxed{}``,
+    or else a choice's text, since models answer multiple choice both ways.
+
+    Labels are tried on every choice before any text, so "C" is choice C even where another
+    choice's text is "C" (ARC has a question whose options are C, Co, Cp and Cu). Texts that
+    differ only in case ("100% Rr", "100% rr") are told apart by the exact text.
+    """
     label = predicted.strip().strip("$*` ")
     while wrapped := _WRAPPER.match(label):
         label = wrapped.group(1).strip()
     label = label.strip("()[]{}.:*` \t\n").casefold()
-    text = _normalise_text(predicted)
     for choice in item.choices:
-        if label == choice.label.casefold() or text == _normalise_text(choice.text):
-            return CheckResult(
-                choice.label == item.answer, f"expected {item.answer}, chose {choice.label}"
-            )
-    return CheckResult(False, f"{predicted.strip()!r} names no choice; expected {item.answer}")
+        if label == choice.label.casefold():
+            return choice
+    spaced = " ".join(predicted.split())
+    named = [c for c in item.choices if _normalise_text(c.text) == spaced.casefold()]
+    if len(named) > 1:
+        named = [c for c in named if " ".join(c.text.split()) == spaced]
+    return named[0] if len(named) == 1 else None
+
+
+def _check_choice(item: BenchItem, predicted: str) -> CheckResult:
+    choice = _chosen(item, predicted)
+    if choice is None:
+        return CheckResult(False, f"{predicted.strip()!r} names no choice; expected {item.answer}")
+    return CheckResult(choice.label == item.answer, f"expected {item.answer}, chose {choice.label}")
 
 
 def _code_from(predicted: str) -> str:

@@ -82,8 +82,9 @@ class BenchProgress(Protocol):
     """What a live display is told: the plan per method, then every row as it is written."""
 
     def planned(self, label: str, total: int, done: Sequence[Row]) -> None:
-        """``done`` holds the rows an earlier process already wrote, so a resumed run's running
-        figures cover every item, not only this process's."""
+        """``done`` holds the rows an earlier process already wrote (less those with errors when
+        ``retry_errors`` asks for them again), so a resumed run's running figures cover every
+        item, not only this process's."""
 
     def finished(self, row: Mapping[str, Any]) -> None: ...
 

