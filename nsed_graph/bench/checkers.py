@@ -142,8 +142,12 @@ def _check_latex(gold: str, predicted: str) -> CheckResult:
     return CheckResult(correct, f"expected {gold}, got {predicted.strip()}")
 
 
+def _spaced(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _normalise_text(text: str) -> str:
-    return " ".join(text.split()).casefold()
+    return _spaced(text).casefold()
 
 
 def _chosen(item: BenchItem, predicted: str) -> Choice | None:
@@ -161,10 +165,10 @@ def _chosen(item: BenchItem, predicted: str) -> Choice | None:
     for choice in item.choices:
         if label == choice.label.casefold():
             return choice
-    spaced = " ".join(predicted.split())
+    spaced = _spaced(predicted)
     named = [c for c in item.choices if _normalise_text(c.text) == spaced.casefold()]
     if len(named) > 1:
-        named = [c for c in named if " ".join(c.text.split()) == spaced]
+        named = [c for c in named if _spaced(c.text) == spaced]
     return named[0] if len(named) == 1 else None
 
 
