@@ -11,7 +11,7 @@ from nsed_graph import NSEDConfig
 from nsed_graph.bench.datasets import BenchItem
 from nsed_graph.bench.draws import DRAWS_FILE
 from nsed_graph.bench.runner import ROWS_FILE, BenchSettings, report_run, run_benchmark
-from nsed_graph.bench.withhold import LONGEST_KEPT, WITHHELD, withhold_text
+from nsed_graph.bench.withhold import LONGEST_KEPT, PRIVATE_DIR, WITHHELD, withhold_text
 from nsed_graph.testing import constant_judge
 
 SECRET = "Which of these 17 zebra isotopes is the quietest?"
@@ -69,7 +69,8 @@ def test_a_withheld_item_is_scored_and_resumed_but_its_text_is_never_written(
     settings = BenchSettings(nsed=NSEDConfig(max_rounds=2, min_rounds=2), samples=2)
     summary = run_benchmark(agents, items, methods, tmp_path, settings=settings)
 
-    written = "".join(path.read_text() for path in tmp_path.iterdir() if path.suffix != ".png")
+    published = [path for path in tmp_path.iterdir() if path.name != PRIVATE_DIR]
+    written = "".join(path.read_text() for path in published if path.suffix != ".png")
     assert SECRET not in written
     rows = [json.loads(line) for line in (tmp_path / ROWS_FILE).read_text().splitlines()]
     closed = [row for row in rows if row["item"] == "closed"]
@@ -80,11 +81,24 @@ def test_a_withheld_item_is_scored_and_resumed_but_its_text_is_never_written(
     nsed = next(row for row in closed if row["method"] == "nsed")
     assert nsed["details"]["record"]["task"] == WITHHELD
     assert nsed["details"]["record"]["rounds"][0]["proposals"][0]["answer"] in ("41", "42")
-    # Only the open item's distinct draws are kept: 3 singles, MoA's aggregation, 2 x 3 majority.
+    # Each item's distinct draws: 3 singles, MoA's aggregation, 2 x 3 majority; the withheld
+    # item's in a folder that git leaves out of any repository the run is committed to.
     assert len((tmp_path / DRAWS_FILE).read_text().splitlines()) == 3 + 1 + 6
+    private = tmp_path / PRIVATE_DIR
+    assert (private / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert len((private / DRAWS_FILE).read_text().splitlines()) == 3 + 1 + 6
+    assert "I worked it out" in (private / DRAWS_FILE).read_text()
     assert summary["methods"]["nsed"]["accuracy"]["rate"] == 1.0
 
     before = sum(len(model.calls) for model in models.values())
     assert report_run(tmp_path)["methods"] == summary["methods"]
     run_benchmark(agents, items, methods, tmp_path, settings=settings)  # resumes: nothing to do
     assert sum(len(model.calls) for model in models.values()) == before
+
+    # A later process redoing the withheld item's baselines reuses its kept draws.
+    redo = [row for row in rows if not (row["item"] == "closed" and row["kind"] != "nsed")]
+    (tmp_path / ROWS_FILE).write_text("".join(json.dumps(row) + "\n" for row in redo))
+    again = run_benchmark(agents, items, methods, tmp_path, settings=settings)
+    assert sum(len(model.calls) for model in models.values()) == before
+    accuracy = {label: method["accuracy"] for label, method in summary["methods"].items()}
+    assert {label: method["accuracy"] for label, method in again["methods"].items()} == accuracy

@@ -38,7 +38,7 @@ from nsed_graph.bench.methods import (
     run_single,
 )
 from nsed_graph.bench.report import SUMMARY_FILE, summarize, write_report
-from nsed_graph.bench.withhold import withhold_text
+from nsed_graph.bench.withhold import private_dir, withhold_text
 from nsed_graph.config import NSEDConfig
 
 ROWS_FILE = "items.jsonl"
@@ -214,6 +214,7 @@ class _Run:
         rows: dict[tuple[str, str], Row],
         progress: BenchProgress | None,
         draws: SharedDraws,
+        withheld_draws: SharedDraws,
     ) -> None:
         self.agents = list(agents)
         self.by_id = {agent.id: agent for agent in agents}
@@ -226,7 +227,7 @@ class _Run:
         self.sizing: Sizing | None = None
         self.best: Agent | None = None
         self.draws = draws
-        self.unsaved_draws = SharedDraws()
+        self.withheld_draws = withheld_draws
 
     def _done(self, spec: MethodSpec, item: BenchItem) -> Row | None:
         row = self.rows.get((spec.label, item.id))
@@ -274,8 +275,8 @@ class _Run:
 
     async def method(self, spec: MethodSpec, item: BenchItem, config: NSEDConfig) -> MethodResult:
         task, settings = item.question, self.settings
-        # A withheld item's draws stay in memory: the file would hold its text in plain sight.
-        draws = self.draws if item.publishable else self.unsaved_draws
+        # A withheld item's draws would put its text in plain sight in the run's draws file.
+        draws = self.draws if item.publishable else self.withheld_draws
         if spec.kind == "single":
             return await run_single(self.by_id[spec.agent or ""], task, config, propose=draws)
         if spec.kind == "nsed":
@@ -447,7 +448,9 @@ async def arun_benchmark(
     sizing_note: dict[str, Any] = {}
     with _open_journal(out / ROWS_FILE) as journal:
         draws = SharedDraws(out / DRAWS_FILE)
-        run = _Run(table, settings, judge, journal, rows, progress, draws)
+        private = None if all(item.publishable for item in items) else private_dir(out)
+        withheld_draws = SharedDraws(private / DRAWS_FILE if private else None)
+        run = _Run(table, settings, judge, journal, rows, progress, draws, withheld_draws)
         if progress is not None:
             for spec in specs:
                 progress.planned(spec.label, len(items), run.done_rows(spec, items))
@@ -465,8 +468,8 @@ async def arun_benchmark(
         "sizing": _describe_sizing(sizing_note),
         "sampling": sizing_note,
         "draws_this_session": {
-            "asked": draws.asked + run.unsaved_draws.asked,
-            "shared": draws.shared + run.unsaved_draws.shared,
+            "asked": draws.asked + withheld_draws.asked,
+            "shared": draws.shared + withheld_draws.shared,
         },
         "session_wall_s": round(time.monotonic() - started, 3),
     }

@@ -9,6 +9,7 @@ need survives: ids, short extracted answers, verdicts, weights, supports, calls 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 WITHHELD = "[withheld]"
@@ -22,6 +23,23 @@ LONGEST_KEPT = 200
 """A longer string anywhere else, a key included, is withheld too: an answer that is a whole
 program (a vote count is keyed by answer), or a model's words in a field yet unnamed."""
 _KIND_MAX = 40
+PRIVATE_DIR = ".withheld"
+
+
+def private_dir(out: Path) -> Path:
+    """The folder in a run directory for what a resume must reuse but nobody may publish:
+    withheld items' shared draws, which hold the models' words.
+
+    It carries its own ``.gitignore`` (as pytest's cache does), so committing the run
+    directory leaves it out without a rule of the user's own; anyone copying the directory by
+    other means is warned by its name."""
+    folder = out / PRIVATE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ".gitignore").write_text(
+        "# nsed-graph: texts of items whose authors ask that they not be republished\n*\n",
+        encoding="utf-8",
+    )
+    return folder
 
 
 def withhold_text(row: Any) -> Any:
