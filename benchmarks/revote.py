@@ -15,6 +15,7 @@ read from the same proposals.
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import sys
@@ -26,7 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nsed_graph.bench.checkers import check
-from nsed_graph.bench.datasets import BenchItem, load_dataset
+from nsed_graph.bench.datasets import BenchItem, DatasetError, load_dataset
 from nsed_graph.config import Aggregation, Calibration
 from nsed_graph.protocol.voting import tally
 
@@ -79,22 +80,38 @@ def revote(rows: list[dict[str, Any]], items: dict[str, BenchItem]) -> dict[str,
     return outcomes
 
 
-def main(run_dir: str, method: str = "nsed") -> None:
-    lines = (Path(run_dir) / "items.jsonl").read_text(encoding="utf-8").splitlines()
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir", type=Path, help="an `nsed bench --out` directory")
+    parser.add_argument("method", nargs="?", default="nsed", help="an NSED method label")
+    parser.add_argument(
+        "--dataset",
+        action="append",
+        help="the dataset name or JSONL path the run was given (repeatable); needed for a "
+        "user file, whose rows record only its name",
+    )
+    args = parser.parse_args(argv)
+    lines = (args.run_dir / "items.jsonl").read_text(encoding="utf-8").splitlines()
     rows = [json.loads(line) for line in lines if line.strip()]
-    rows = [row for row in rows if row["method"] == method and row["details"].get("record")]
+    rows = [row for row in rows if row["method"] == args.method and row["details"].get("record")]
     if not rows:
-        raise SystemExit(f"{run_dir}: no finished `{method}` rows with a run record")
-    datasets = {row["dataset"] for row in rows}
-    items = {item.id: item for name in datasets for item in load_dataset(name)}
+        raise SystemExit(f"{args.run_dir}: no finished `{args.method}` rows with a run record")
+    try:
+        sources = args.dataset or sorted({row["dataset"] for row in rows})
+        items = {item.id: item for name in sources for item in load_dataset(name)}
+    except DatasetError as error:
+        hint = "" if args.dataset else "; pass the file the run used: --dataset PATH"
+        raise SystemExit(f"{error}{hint}") from None
+    missing = sorted({row["item"] for row in rows} - items.keys())
+    if missing:
+        raise SystemExit(f"items not in {', '.join(sources)}: {', '.join(missing[:5])}")
     outcomes = revote(rows, items)
-    print(f"{method} round 1, re-tallied on {len(rows)} items of {', '.join(sorted(datasets))}")
+    datasets = ", ".join(sorted({row["dataset"] for row in rows}))
+    print(f"{args.method} round 1, re-tallied on {len(rows)} items of {datasets}")
     print(f"{'rule or baseline':<48} right")
     for name, correct in outcomes.items():
         print(f"{name:<48} {sum(correct):>2}/{len(correct)} = {sum(correct) / len(correct):.0%}")
 
 
 if __name__ == "__main__":
-    if not 2 <= len(sys.argv) <= 3:
-        raise SystemExit("usage: python benchmarks/revote.py RUN_DIR [METHOD]")
-    main(*sys.argv[1:])
+    main()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import pytest
 from panels import panel
 from scripts import load_script
 
@@ -14,10 +16,9 @@ from nsed_graph.bench.runner import ROWS_FILE, BenchSettings, run_benchmark
 from nsed_graph.testing import constant_judge
 
 
-def test_a_lone_right_answer_is_found_by_the_weights_and_missed_by_plurality(
-    tmp_path: Path,
-) -> None:
-    # a alone is right; b and c agree on a wrong answer; every reviewer can tell right from wrong.
+def _recorded_run(tmp_path: Path) -> list[BenchItem]:
+    """A one-round NSED run where a alone is right, b and c agree on a wrong answer, and every
+    reviewer can tell right from wrong."""
     agents, _ = panel(
         {"a": "42", "b": "41", "c": "41"},
         dict.fromkeys("abc", constant_judge({"42": 100}, default=-100)),
@@ -25,6 +26,13 @@ def test_a_lone_right_answer_is_found_by_the_weights_and_missed_by_plurality(
     items = [BenchItem(f"q{i}", "toy", f"What is 6 x 7? (#{i})", "42", "number") for i in range(2)]
     settings = BenchSettings(nsed=NSEDConfig(max_rounds=1, min_rounds=1))
     run_benchmark(agents, items, ["nsed"], tmp_path, settings=settings)
+    return items
+
+
+def test_a_lone_right_answer_is_found_by_the_weights_and_missed_by_plurality(
+    tmp_path: Path,
+) -> None:
+    items = _recorded_run(tmp_path)
     rows = [json.loads(line) for line in (tmp_path / ROWS_FILE).read_text().splitlines()]
 
     outcomes = load_script("revote").revote(rows, {item.id: item for item in items})
@@ -36,3 +44,27 @@ def test_a_lone_right_answer_is_found_by_the_weights_and_missed_by_plurality(
     assert outcomes["vote quadratic, calibration none"] == [True, True]
     assert outcomes["vote linear, calibration center, pooled"] == [True, True]
     assert len(outcomes) == 1 + 3 + 1 + 3 * 3 * 2
+
+
+def test_a_run_on_a_user_file_is_re_tallied_from_the_file_it_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    items = _recorded_run(run)
+    script = load_script("revote")
+    with pytest.raises(SystemExit, match=r"'toy' is neither .* --dataset PATH"):
+        script.main([str(run)])  # rows record the set's name, not where its file was
+
+    user_file = tmp_path / "toy.jsonl"
+    fields = [
+        {"id": i.id, "question": i.question, "answer": i.answer, "format": "number"} for i in items
+    ]
+    user_file.write_text("".join(json.dumps(row) + "\n" for row in fields))
+    script.main([str(run), "--dataset", str(user_file)])
+    printed = capsys.readouterr().out
+    assert "re-tallied on 2 items of toy" in printed
+    assert re.search(r"^vote quadratic, calibration none +2/2 = 100%$", printed, re.MULTILINE)
+
+    user_file.write_text(json.dumps(fields[0]) + "\n")
+    with pytest.raises(SystemExit, match=r"items not in .*toy\.jsonl: q1"):
+        script.main([str(run), "--dataset", str(user_file)])
