@@ -91,7 +91,10 @@ def main(argv: list[str] | None = None) -> None:
         "user file, whose rows record only its name",
     )
     args = parser.parse_args(argv)
-    lines = (args.run_dir / "items.jsonl").read_text(encoding="utf-8").splitlines()
+    journal = args.run_dir / "items.jsonl"
+    if not journal.is_file():
+        raise SystemExit(f"{journal}: not found; give the directory `nsed bench --out` wrote")
+    lines = journal.read_text(encoding="utf-8").splitlines()
     rows = [json.loads(line) for line in lines if line.strip()]
     rows = [row for row in rows if row["method"] == args.method and row["details"].get("record")]
     if not rows:

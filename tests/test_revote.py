@@ -52,6 +52,8 @@ def test_a_run_on_a_user_file_is_re_tallied_from_the_file_it_names(
     run = tmp_path / "run"
     items = _recorded_run(run)
     script = load_script("revote")
+    with pytest.raises(SystemExit, match=r"items\.jsonl: not found; give the directory"):
+        script.main([str(tmp_path)])
     with pytest.raises(SystemExit, match=r"'toy' is neither .* --dataset PATH"):
         script.main([str(run)])  # rows record the set's name, not where its file was
 
