@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 
@@ -67,13 +67,27 @@ def test_aime_integers_ignore_zero_padding(
 
 
 def test_parse_number() -> None:
-    assert parse_number("1,600 dollars") == Decimal(1600)
-    assert parse_number("from 5-3 we get 2") == Decimal(2)
-    assert parse_number("x = -7") == Decimal(-7)
-    assert parse_number("2{,}000") == Decimal(2000)
+    assert parse_number("1,600 dollars") == 1600
+    assert parse_number("from 5-3 we get 2") == 2
+    assert parse_number("x = -7") == -7
+    assert parse_number("x = \u22127") == -7
+    assert parse_number("2{,}000") == 2000
     assert parse_number("none") is None
-    assert parse_number(" 070 ", exact=True) == Decimal(70)
+    assert parse_number(" 070 ", exact=True) == 70
     assert parse_number("70 apples", exact=True) is None
+    assert parse_number("37/2") == Fraction(37, 2)
+    assert parse_number("5/0") is None
+
+
+def test_fractions_are_read_whole() -> None:
+    """The answer extractor writes 18.5 as "37/2"; reading only the "2" once scored a wrong
+    answer right whenever the gold was the denominator."""
+    gsm8k_0004 = _items("gsm8k")["gsm8k-0004"]  # gold 20
+    _assert_scores(gsm8k_0004, ["20", "40/2"], ["37/2", "1/20"])
+    half = BenchItem("h", "gen", "Half of 7?", "3.5", "number")
+    _assert_scores(half, ["7/2", "3.50", "14/4"], ["2", "7", "1/2"])
+    two = BenchItem("t", "gen", "One plus one?", "2", "number")
+    _assert_scores(two, ["2", "4/2"], ["1/2", "5/2"])
 
 
 @pytest.mark.parametrize(

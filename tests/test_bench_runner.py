@@ -217,6 +217,7 @@ def test_sampling_methods_can_be_sized_to_nsed_tokens(tmp_path: Path) -> None:
     per_draw = methods["single[a]"]["per_item"]["total_tokens"]
     assert methods["self-consistency"]["per_item"]["calls"] == round(target / per_draw)
     assert summary["sampling"]["target_tokens"] == target
+    assert f"NSED's mean of {target:.0f} tokens per item, at most 50 draws" in summary["sizing"]
     with pytest.raises(ValueError, match="add the `nsed` method"):
         run_benchmark(agents, items(1), ["majority"], tmp_path / "other", settings=settings)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from decimal import Decimal
+from fractions import Fraction
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, assert_never
 
@@ -25,8 +25,11 @@ if TYPE_CHECKING:
 __all__ = ["CheckResult", "check", "extract_gsm8k_answer", "parse_number"]
 
 # A sign only counts when it does not follow a word or a closing bracket, so "5-3" reads as
-# 5 and 3 rather than 5 and -3; digits may carry thousands separators ("1,600").
-_NUMBER = re.compile(r"(?:(?<![\w)\]}])[-+])?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+# 5 and 3 rather than 5 and -3; digits may carry thousands separators ("1,600"). A fraction
+# ("37/2") is one number: the answer extractor writes every non-integer that way.
+_NUMBER = re.compile(
+    r"(?:(?<![\w)\]}])[-+])?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/(?:\d{1,3}(?:,\d{3})+|\d+))?"
+)
 _FENCE = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
 _WRAPPER = re.compile(r"^\\(?:boxed|text|textbf|mathrm)\{(.*)\}$", re.DOTALL)
 # An unescaped "$", "\(", "\[" or "\boxed" means the text already delimits its mathematics.
@@ -43,18 +46,26 @@ class CheckResult:
     detail: str
 
 
-def parse_number(text: str, *, exact: bool = False) -> Decimal | None:
+def parse_number(text: str, *, exact: bool = False) -> Fraction | None:
     """The last number in ``text`` (or, with ``exact``, ``text`` itself if it is one number).
 
     Taking the last number is the usual GSM8K convention: a final answer tends to come last.
-    Decimals make "18", "18.00" and "018" equal without float rounding.
+    Exact fractions make "18", "18.00", "018" equal, and "37/2" equal to "18.5", without float
+    rounding. A Unicode minus sign counts as a minus.
     """
+    text = text.replace("\u2212", "-")
     if exact:
         match = _NUMBER.fullmatch(text.strip())
+        found = match.group() if match else None
     else:
         matches = _NUMBER.findall(text.replace("{,}", ","))
-        return Decimal(matches[-1].replace(",", "")) if matches else None
-    return Decimal(match.group().replace(",", "")) if match else None
+        found = matches[-1] if matches else None
+    if found is None:
+        return None
+    try:
+        return Fraction(found.replace(",", ""))
+    except ZeroDivisionError:
+        return None
 
 
 def extract_gsm8k_answer(solution: str) -> str:

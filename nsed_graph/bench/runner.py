@@ -45,6 +45,8 @@ ROWS_FILE = "items.jsonl"
 RUN_FILE = "run.json"
 _FIRST_PHASE = frozenset({"single", "moa", "nsed"})
 AGENT_SETTINGS = ("temperature", "max_tokens")
+_UNPINNED = frozenset({"concurrency", "retry_errors"})
+"""How a session runs, not what it measures: they may change between sessions of one run."""
 
 Row = dict[str, Any]
 
@@ -135,9 +137,7 @@ def _fingerprint(
         "judge": describe(judge) if judge else None,
         # Only what differs from the defaults: a run can then be resumed by a later version of
         # the package that added a knob, as long as every setting the run used is unchanged.
-        "settings": settings.model_dump(
-            mode="json", exclude={"concurrency", "retry_errors"}, exclude_defaults=True
-        ),
+        "settings": settings.model_dump(mode="json", exclude=_UNPINNED, exclude_defaults=True),
     }
 
 
@@ -200,6 +200,42 @@ def best_single_agent(agents: Sequence[Agent], rows: Iterable[Mapping[str, Any]]
     if not measured:
         return _by_prior(agents)
     return max(measured, key=lambda a: (sum(scores[a.id]) / len(scores[a.id]), a.prior))
+
+
+def verdicts(item: BenchItem, row: Mapping[str, Any], timeout_s: float) -> dict[str, Any]:
+    """The scored fields of a row: its answer checked, and for NSED also every round's winner,
+    every round-1 proposal (the agents alone) and every review's sign against the proposals'
+    correctness. A check that fails counts as wrong, as for every method alike, rather than
+    being dropped from the score; the row says why."""
+    memo: dict[str | None, bool] = {}
+
+    def right(answer: str | None) -> bool:
+        if answer not in memo:
+            memo[answer] = check(item, answer, timeout_s=timeout_s).correct
+        return memo[answer]
+
+    try:
+        outcome = check(item, row["answer"], timeout_s=timeout_s)
+        scored: dict[str, Any] = {"correct": outcome.correct, "check": outcome.detail}
+        record = (row.get("details") or {}).get("record") or {}
+        rounds = record.get("rounds") or []
+        if not rounds:
+            return scored
+        first = rounds[0]["proposals"]
+        scored["round_correct"] = [right(answer) for answer in row["round_answers"]]
+        scored["solo"] = [sum(right(p["answer"]) for p in first), len(first)]
+        agree = total = 0.0
+        for record_round in rounds:
+            correct = {p["agent"]: right(p["answer"]) for p in record_round["proposals"]}
+            for weights in record_round["raw_weights"].values():
+                for candidate, weight in weights.items():
+                    if candidate in correct:
+                        total += 1
+                        agree += 0.5 if weight == 0 else float((weight > 0) == correct[candidate])
+        scored["review_agreement"] = [agree, total]
+        return scored
+    except Exception as error:
+        return {"correct": False, "check": f"scoring failed: {type(error).__name__}: {error}"}
 
 
 class _Run:
@@ -336,15 +372,15 @@ class _Run:
             "judge": None,
             "details": details,
         }
-        try:
-            if needs_judge(item):
+        if needs_judge(item):
+            try:
                 row |= await self.judged(item, result)
-            else:
-                row |= await asyncio.to_thread(self.checked, item, result, record)
-        except Exception as error:
-            # Counted as wrong, as for every method alike, rather than dropped from the score.
-            row["correct"] = None if needs_judge(item) else False
-            row["check"] = f"scoring failed: {type(error).__name__}: {error}"
+            except Exception as error:
+                row["check"] = f"scoring failed: {type(error).__name__}: {error}"
+        elif item.format == "code":  # the sandbox blocks on a subprocess: keep the loop free
+            row |= await asyncio.to_thread(verdicts, item, row, self.settings.check_timeout_s)
+        else:  # on the loop's thread, where math-verify's alarm-based timeout works
+            row |= verdicts(item, row, self.settings.check_timeout_s)
         return row
 
     async def judged(self, item: BenchItem, result: MethodResult) -> dict[str, Any]:
@@ -358,38 +394,6 @@ class _Run:
             "dark": judgement.dark,
             "judge": {"reasoning": judgement.reasoning, "error": judgement.error, **usage},
         }
-
-    def checked(
-        self, item: BenchItem, result: MethodResult, record: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        """Checks the answer; for NSED also every round's winner, every round-1 proposal (the
-        agents alone) and every review's sign against the proposals' correctness."""
-        memo: dict[str | None, bool] = {}
-
-        def right(answer: str | None) -> bool:
-            if answer not in memo:
-                verdict = check(item, answer, timeout_s=self.settings.check_timeout_s)
-                memo[answer] = verdict.correct
-            return memo[answer]
-
-        outcome = check(item, result.answer, timeout_s=self.settings.check_timeout_s)
-        scored: dict[str, Any] = {"correct": outcome.correct, "check": outcome.detail}
-        rounds = record.get("rounds") or []
-        if not rounds:
-            return scored
-        first = rounds[0]["proposals"]
-        scored["round_correct"] = [right(answer) for answer in result.round_answers]
-        scored["solo"] = [sum(right(p["answer"]) for p in first), len(first)]
-        agree = total = 0.0
-        for record_round in rounds:
-            correct = {p["agent"]: right(p["answer"]) for p in record_round["proposals"]}
-            for weights in record_round["raw_weights"].values():
-                for candidate, weight in weights.items():
-                    if candidate in correct:
-                        total += 1
-                        agree += 0.5 if weight == 0 else float((weight > 0) == correct[candidate])
-        scored["review_agreement"] = [agree, total]
-        return scored
 
     def prepare_second_phase(self, items: Sequence[BenchItem]) -> dict[str, Any]:
         """Fix what the sampling methods depend on, from the first phase's rows."""
@@ -465,7 +469,7 @@ async def arun_benchmark(
         "agents": [agent.id for agent in table],
         "judge": judge.id if judge else None,
         "settings": settings.model_dump(mode="json"),
-        "sizing": _describe_sizing(sizing_note),
+        "sizing": _describe_sizing(sizing_note, settings.max_samples),
         "sampling": sizing_note,
         "draws_this_session": {
             "asked": draws.asked + withheld_draws.asked,
@@ -478,6 +482,16 @@ async def arun_benchmark(
     return {**summary, "files": {name: path.name for name, path in paths.items()}}
 
 
+def pinned_settings(out_dir: Path) -> BenchSettings:
+    """The settings of the run in ``out_dir``, from ``run.json`` (which stores only those
+    that differ from the defaults)."""
+    path = out_dir / RUN_FILE
+    if not path.is_file():
+        raise ValueError(f"{out_dir}: no benchmark run here (no {RUN_FILE})")
+    pinned = json.loads(path.read_text(encoding="utf-8"))
+    return BenchSettings.model_validate(pinned.get("settings") or {})
+
+
 def report_run(out_dir: str | Path) -> dict[str, Any]:
     """Rebuild the report of a run from its directory alone, also of a run still unfinished.
 
@@ -485,8 +499,7 @@ def report_run(out_dir: str | Path) -> dict[str, Any]:
     compares like with like; the report says how many items that leaves.
     """
     out = Path(out_dir)
-    if not (out / RUN_FILE).exists():
-        raise ValueError(f"{out}: no benchmark run here (no {RUN_FILE})")
+    settings = pinned_settings(out)
     pinned = json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
     rows = list(read_rows(out / ROWS_FILE).values())
     labels = list(dict.fromkeys(row["method"] for row in rows))
@@ -496,7 +509,7 @@ def report_run(out_dir: str | Path) -> dict[str, Any]:
         "datasets": sorted({row["dataset"] for row in rows}),
         "agents": [agent["id"] for agent in pinned["agents"]],
         "judge": pinned["judge"]["id"] if pinned.get("judge") else None,
-        "settings": pinned["settings"],
+        "settings": settings.model_dump(mode="json", exclude=_UNPINNED),
         "partial": {
             "items_per_method": {label: len(d) for label, d in zip(labels, done, strict=True)},
             "compared_items": len(common),
@@ -507,19 +520,26 @@ def report_run(out_dir: str | Path) -> dict[str, Any]:
     previous = out / SUMMARY_FILE
     if previous.exists():
         kept = json.loads(previous.read_text(encoding="utf-8"))
-        meta |= {key: kept[key] for key in ("sizing", "sampling") if kept.get(key)}
+        if kept.get("sampling"):
+            meta["sampling"] = kept["sampling"]
+            meta["sizing"] = _describe_sizing(kept["sampling"], settings.max_samples)
     summary = summarize([row for row in rows if row["item"] in common], labels, meta=meta)
     paths = write_report(out, summary)
     return {**summary, "files": {name: path.name for name, path in paths.items()}}
 
 
-def _describe_sizing(note: Mapping[str, Any]) -> str:
+def _describe_sizing(note: Mapping[str, Any], max_draws: int) -> str:
+    """Says the cap too: a capped baseline can stay far below NSED's tokens, which a reader
+    of "sized to NSED" would not guess (the table shows the tokens each method reached)."""
     if not note:
         return ""
     who = f"self-consistency samples `{note['best_single']}`"
     if "samples" in note:
         return f"{who}; {note['samples']} draws each"
-    return f"{who}; draws sized to NSED's mean of {note['target_tokens']:.0f} tokens per item"
+    return (
+        f"{who}; draws sized to NSED's mean of {note['target_tokens']:.0f} tokens per item, "
+        f"at most {max_draws} draws (tokens/item shows what each method reached)"
+    )
 
 
 def run_benchmark(

@@ -272,15 +272,45 @@ def bench(
 
 def report(
     out: Annotated[Path, typer.Argument(help="A benchmark output directory.")],
+    rescore: Annotated[
+        bool,
+        typer.Option(
+            help="First check every stored answer again with the current checkers and rewrite "
+            "items.jsonl (no model call); not while a run writes to OUT."
+        ),
+    ] = False,
+    dataset: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="With --rescore: the dataset name or JSONL path the run used (repeatable); "
+            "needed for a user file, whose rows record only its name."
+        ),
+    ] = None,
 ) -> None:
     """Rebuild report.md, summary.json and the plots of a run, finished or not (no model call).
 
     An unfinished run is compared on the items every method has finished.
     """
+    from nsed_graph.bench.rescore import rescore_run
     from nsed_graph.bench.runner import report_run
 
+    if dataset and not rescore:
+        fail("--dataset is only read with --rescore", USAGE_ERROR)
+    console = Console()
     try:
+        if rescore:
+            changed = rescore_run(out, dataset)
+            console.print(
+                f"rescored {out}: {len(changed)} rows changed", markup=False, soft_wrap=True
+            )
+            for row in changed:
+                console.print(
+                    f"  {row.method} {row.item}: {row.before} -> {row.after}",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
         summary = report_run(out)
     except (ValueError, OSError) as error:
         fail(str(error), USAGE_ERROR)
-    _print_summary(Console(), summary, out)
+    _print_summary(console, summary, out)
