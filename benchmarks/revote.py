@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -27,7 +26,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nsed_graph.bench.checkers import check
-from nsed_graph.bench.datasets import BenchItem, DatasetError, load_dataset
+from nsed_graph.bench.datasets import BenchItem
+from nsed_graph.bench.rescore import run_items
+from nsed_graph.bench.runner import ROWS_FILE, read_rows
 from nsed_graph.config import Aggregation, Calibration
 from nsed_graph.protocol.voting import tally
 
@@ -91,23 +92,20 @@ def main(argv: list[str] | None = None) -> None:
         "user file, whose rows record only its name",
     )
     args = parser.parse_args(argv)
-    journal = args.run_dir / "items.jsonl"
+    journal = args.run_dir / ROWS_FILE
     if not journal.is_file():
         raise SystemExit(f"{journal}: not found; give the directory `nsed bench --out` wrote")
-    lines = journal.read_text(encoding="utf-8").splitlines()
-    rows = [json.loads(line) for line in lines if line.strip()]
-    rows = [row for row in rows if row["method"] == args.method and row["details"].get("record")]
+    rows = [
+        row
+        for row in read_rows(journal).values()
+        if row["method"] == args.method and row["details"].get("record")
+    ]
     if not rows:
         raise SystemExit(f"{args.run_dir}: no finished `{args.method}` rows with a run record")
     try:
-        sources = args.dataset or sorted({row["dataset"] for row in rows})
-        items = {item.id: item for name in sources for item in load_dataset(name)}
-    except DatasetError as error:
-        hint = "" if args.dataset else "; pass the file the run used: --dataset PATH"
-        raise SystemExit(f"{error}{hint}") from None
-    missing = sorted({row["item"] for row in rows} - items.keys())
-    if missing:
-        raise SystemExit(f"items not in {', '.join(sources)}: {', '.join(missing[:5])}")
+        items = run_items(args.run_dir, rows, args.dataset)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
     outcomes = revote(rows, items)
     datasets = ", ".join(sorted({row["dataset"] for row in rows}))
     print(f"{args.method} round 1, re-tallied on {len(rows)} items of {datasets}")

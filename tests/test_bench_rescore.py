@@ -82,7 +82,7 @@ def test_a_user_file_must_be_named_again(tmp_path: Path) -> None:
         rescore_run(out)
     other = write_items(tmp_path / "other.jsonl")
     other.write_text(other.read_text().replace('"q1"', '"z1"'), encoding="utf-8")
-    with pytest.raises(ValueError, match=r"1 items of the run are not in .*other.jsonl: q1"):
+    with pytest.raises(ValueError, match=r"1 of the run's items are not in .*other.jsonl: q1"):
         rescore_run(out, [str(other)])
 
 

@@ -68,5 +68,5 @@ def test_a_run_on_a_user_file_is_re_tallied_from_the_file_it_names(
     assert re.search(r"^vote quadratic, calibration none +2/2 = 100%$", printed, re.MULTILINE)
 
     user_file.write_text(json.dumps(fields[0]) + "\n")
-    with pytest.raises(SystemExit, match=r"items not in .*toy\.jsonl: q1"):
+    with pytest.raises(SystemExit, match=r"1 of the run's items are not in .*toy\.jsonl: q1"):
         script.main([str(run), "--dataset", str(user_file)])

@@ -54,7 +54,7 @@ def run_items(
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise ValueError(
-            f"{len(missing)} items of the run are not in {', '.join(sources)}: {shown}; give "
+            f"{len(missing)} of the run's items are not in {', '.join(sources)}: {shown}; give "
             "the dataset the run used as --dataset NAME_OR_PATH"
         )
     return items
