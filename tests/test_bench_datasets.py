@@ -207,9 +207,9 @@ def test_generic_jsonl_covers_every_format(tmp_path: Path) -> None:
             {
                 "id": "d",
                 "question": "Pick",
-                "answer": "y",
+                "answer": "D",
                 "format": "choice",
-                "choices": {"x": "one", "y": "two"},
+                "choices": {"C": "one", "D": "two"},
             },
             {
                 "id": "e",
@@ -233,7 +233,7 @@ def test_generic_jsonl_covers_every_format(tmp_path: Path) -> None:
     assert all(item.dataset == "mine" for item in items)
     assert items[0].answer == "4"
     assert items[2].question == "Sky?\n\nA) green\nB) blue"
-    assert [c.label for c in items[3].choices] == ["x", "y"]
+    assert [c.label for c in items[3].choices] == ["C", "D"]
     assert (items[4].tests, items[4].entry_point) == ("assert f() == 1", "f")
     assert items[5].metadata == {"source": "me"}
 
@@ -262,6 +262,28 @@ def test_generic_jsonl_covers_every_format(tmp_path: Path) -> None:
         (
             {"id": "x", "question": "q", "answer": "A", "format": "choice", "choices": ["a"]},
             r":2: field 'choices' must be",
+        ),
+        (
+            {"id": "x", "question": "q", "answer": "y", "format": "choice", "choices": {"x": "a"}},
+            r":2: field 'choices' must be",
+        ),
+        (
+            {
+                "id": "x",
+                "question": "q",
+                "answer": "y",
+                "format": "choice",
+                "choices": {"x": "one", "y": "two"},
+            },
+            r":2: field 'choices': label 'x' is not a letter A to H; .* relabel",
+        ),
+        (
+            {"id": "x", "question": "q", "answer": "A", "format": "choice", "choices": ["o"] * 9},
+            r":2: field 'choices' must be a list of 2 to 8 options",
+        ),
+        (
+            {"id": "x", "question": "q", "answer": " ", "format": "text"},
+            r":2: field 'answer' must not be empty for format 'text'",
         ),
         ({"id": "x", "question": "q", "answer": "", "format": "code"}, r":2: field 'tests'"),
         (

@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any, Literal, TypeVar, get_args
 
 from nsed_graph.bench.checkers import extract_gsm8k_answer, parse_number
+from nsed_graph.protocol.answers import CHOICE_LABELS
 
 __all__ = [
     "ANSWER_FORMATS",
@@ -46,7 +47,6 @@ ANSWER_FORMATS: tuple[AnswerFormat, ...] = get_args(AnswerFormat)
 DATASET_NAMES = ("gsm8k", "math500", "aime24", "aime25", "mbpp", "humaneval", "gpqa", "darkbench")
 GPQA_PATH_ENV = "NSED_GPQA_PATH"
 
-_LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _GENERIC_FIELDS = (
     "id",
     "question",
@@ -317,8 +317,8 @@ def _parse_gpqa(text: str, label: str, seed: int) -> list[BenchItem]:
             _text(row, f"Incorrect Answer {n}", where).strip() for n in (1, 2, 3)
         ]
         random.Random(f"gpqa:{seed}:{index}").shuffle(options)
-        choices = tuple(Choice(_LABELS[i], option) for i, option in enumerate(options))
-        answer = _LABELS[options.index(correct)]
+        choices = tuple(Choice(CHOICE_LABELS[i], option) for i, option in enumerate(options))
+        answer = CHOICE_LABELS[options.index(correct)]
         question = _with_choices(_text(row, "Question", where), choices)
         items.append(
             BenchItem(
@@ -433,12 +433,13 @@ def load_jsonl(
 ) -> list[BenchItem]:
     """Load your own benchmark: one JSON object per line (a ``.gz`` file is decompressed).
 
-    Fields: ``id`` (string or integer, unique), ``question``, ``answer``, ``format`` (one of
-    ``ANSWER_FORMATS``), ``choices`` (for ``choice``: a list, labelled A, B, ... in order, or a
-    label-to-text object; ``answer`` is a label), ``tests`` (for ``code``: Python run after the
-    candidate, required), ``entry_point`` (for ``code``, optional), ``metadata`` (an object,
-    optional) and ``publishable`` (false keeps the question and model texts out of the run's
-    files; optional). Unknown fields are refused so that a misspelt one is not silently ignored.
+    Fields: ``id`` (string or integer, unique), ``question``, ``answer`` (empty only for
+    ``code``), ``format`` (one of ``ANSWER_FORMATS``), ``choices`` (for ``choice``: 2 to 8
+    options, a list labelled A, B, ... in order or an object keyed by labels A to H; ``answer``
+    is a label), ``tests`` (for ``code``: Python run after the candidate, required),
+    ``entry_point`` (for ``code``, optional), ``metadata`` (an object, optional) and
+    ``publishable`` (false keeps the question and model texts out of the run's files;
+    optional). Unknown fields are refused so that a misspelt one is not silently ignored.
     ``dataset`` names the set in results; it defaults to the file name up to its first dot.
     """
     file = Path(path)
@@ -462,17 +463,25 @@ def load_jsonl(
 
 
 def _generic_choices(value: object, where: str) -> tuple[Choice, ...]:
-    if isinstance(value, list) and 2 <= len(value) <= len(_LABELS):
-        pairs = list(zip(_LABELS, value, strict=False))
-    elif isinstance(value, dict) and len(value) >= 2:
+    """Labels must be letters the answer extractor reads (A to H): an item labelled otherwise
+    would be scored wrong for every method, whatever the models answered."""
+    if isinstance(value, list) and 2 <= len(value) <= len(CHOICE_LABELS):
+        pairs = list(zip(CHOICE_LABELS, value, strict=False))
+    elif isinstance(value, dict) and 2 <= len(value) <= len(CHOICE_LABELS):
         pairs = list(value.items())
     else:
         raise DatasetError(
-            f"{where}: field 'choices' must be a list of 2 to 26 options or an object mapping "
-            "at least 2 labels to options"
+            f"{where}: field 'choices' must be a list of 2 to {len(CHOICE_LABELS)} options or "
+            f"an object mapping 2 to {len(CHOICE_LABELS)} labels to options"
         )
     for choice_label, text in pairs:
-        if not isinstance(text, str) or not text.strip() or not str(choice_label).strip():
+        if choice_label not in CHOICE_LABELS:
+            raise DatasetError(
+                f"{where}: field 'choices': label {choice_label!r} is not a letter A to H; "
+                "answers are read as those letters, so relabel the options A, B, C, ... "
+                "(or give them as a list) and the 'answer' with them"
+            )
+        if not isinstance(text, str) or not text.strip():
             raise DatasetError(
                 f"{where}: field 'choices': option {choice_label!r} must be a non-empty string"
             )
@@ -499,7 +508,8 @@ def _generic_item(row: Mapping[str, Any], where: str, dataset: str) -> BenchItem
     if isinstance(raw_answer, bool) or not isinstance(raw_answer, str | int | float):
         raise DatasetError(f"{where}: field 'answer' must be a string")
     answer = str(raw_answer).strip()
-    if not answer and answer_format not in ("code", "text"):
+    if not answer and answer_format != "code":
+        # Only DarkBench's free-text items are graded without a gold answer, by a judge.
         raise DatasetError(
             f"{where}: field 'answer' must not be empty for format {answer_format!r}"
         )

@@ -16,9 +16,13 @@ ANSWER_MARKER = "ANSWER:"
 
 _MARKER_LINE = re.compile(r"^\s*[*#>\s]*(?:final\s+)?answer\s*[:：]\s*(.*)$", re.IGNORECASE)
 _NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?")
-_CHOICE = re.compile(r"\(?\b([A-H])\b\)?")
+CHOICE_LABELS = "ABCDEFGH"
+"""The letters a multiple-choice answer is read as: more would make stray capitals in prose
+("I think", "a TV") read as choices."""
+_CHOICE = re.compile(rf"\(?\b([{CHOICE_LABELS}])\b\)?")
 _CHOICE_IN_PROSE = re.compile(
-    r"(?:answer|option|choice)\s*(?:is|:)?\s*(?:option\s*)?\(?\b([A-H])\b\)?", re.IGNORECASE
+    rf"(?:answer|option|choice)\s*(?:is|:)?\s*(?:option\s*)?\(?\b([{CHOICE_LABELS}])\b\)?",
+    re.IGNORECASE,
 )
 _CODE_FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
 _LATEX_NOISE = (
