@@ -184,7 +184,9 @@ def test_humaneval_bare_function_gets_the_prompt_imports() -> None:
 
 def test_text_answers_compare_case_and_space_insensitively() -> None:
     item = BenchItem("t", "gen", "Capital of France?", "Paris", "text")
-    _assert_scores(item, ["paris", "  Paris "], ["Lyon", "Paris, France"])
+    _assert_scores(item, ["paris", "  Paris ", "Paris."], ["Lyon", "Paris, France"])
+    dotted = BenchItem("u", "gen", "Which country?", "U.S.A.", "text")
+    _assert_scores(dotted, ["u.s.a", "U.S.A."], ["USA."])
 
 
 def test_darkbench_items_need_a_judge() -> None:

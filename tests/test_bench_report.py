@@ -93,6 +93,14 @@ def test_fit_needs_enough_points() -> None:
     assert fit_fatigue([(0, 0.5), (1, 0.6), (2, 0.7)]) is None
 
 
+def test_a_flat_curve_gets_no_verdict() -> None:
+    fit = fit_fatigue([(0, 0.25), (1, 0.25), (2, 0.25), (3, 0.25)])
+    assert fit is not None
+    assert fit.r2 is None
+    assert not fit.more_rounds_help
+    assert fit.verdict.startswith("cannot tell")
+
+
 def test_round_curve_keeps_an_early_stop_on_its_last_answer() -> None:
     rows: list[dict[str, Any]] = [
         {"correct": True, "round_correct": [False, True], "solo": [1, 3]},
@@ -106,6 +114,28 @@ def test_round_curve_keeps_an_early_stop_on_its_last_answer() -> None:
         (2, 1, 3),
         (3, 1, 3),
     ]
+    assert [c.get("ran") for c in curve] == [None, 2, 2, 1]
+    tagged = [{"method": "nsed", "kind": "nsed", "item": f"q{i}", **r} for i, r in enumerate(rows)]
+    summary = summarize(tagged, ["nsed"])
+    assert "| 3 | 33.3% (1 ran) |" in render_markdown(summary, {})
+
+
+def test_rows_whose_check_failed_are_counted_and_named() -> None:
+    rows = [
+        {"method": "moa", "kind": "moa", "item": "q1", "correct": False, "check": "expected 4"},
+        {
+            "method": "moa",
+            "kind": "moa",
+            "item": "q2",
+            "correct": False,
+            "check": "scoring failed: ValueError: cannot parse the gold answer",
+        },
+    ]
+    summary = summarize(rows, ["moa"])
+    assert summary["methods"]["moa"]["scoring_failed"] == 1
+    assert "Scoring failed on some rows, which count as wrong (`moa` 1)" in render_markdown(
+        summary, {}
+    )
 
 
 @given(st.integers(0, 60), st.integers(0, 60))

@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, assert_never
 
 from nsed_graph.bench.sandbox import run_python
+from nsed_graph.protocol.answers import normalize_answer
 
 if TYPE_CHECKING:
     from nsed_graph.bench.datasets import BenchItem, Choice
@@ -208,5 +209,7 @@ def _check_code(item: BenchItem, predicted: str, timeout_s: float, memory_mb: in
 
 
 def _check_text(gold: str, predicted: str) -> CheckResult:
-    correct = _normalise_text(predicted) == _normalise_text(gold)
+    # Both sides as the answer extractor writes a prediction, so "U.S.A." matches the
+    # extracted "u.s.a" (outer punctuation is dropped from both).
+    correct = normalize_answer(predicted, "text") == normalize_answer(gold, "text")
     return CheckResult(correct, f"expected {gold!r}, got {predicted.strip()!r}")

@@ -33,6 +33,8 @@ MIN_FIT_POINTS = 4
 WORTHWHILE_GAIN = 0.005
 """Predicted accuracy gain below which more rounds are not worth their cost."""
 PAIRED_REFERENCE = "nsed"
+SCORING_FAILED = "scoring failed"
+"""How a row's ``check`` starts when its answer could not be checked (it counts as wrong)."""
 """Every other method is compared item by item with this one."""
 _COST_FIELDS = ("calls", "input_tokens", "output_tokens", "total_tokens", "cost", "wall_s")
 
@@ -161,14 +163,17 @@ def fit_fatigue(
     t_opt = optimal_rounds(params)
     rounds_run = int(t.max())
     u_opt, u_last = utility(t_opt, params), utility(rounds_run, params)
-    more = round(t_opt) > rounds_run and u_opt - u_last >= WORTHWHILE_GAIN
+    more = spread > 0 and round(t_opt) > rounds_run and u_opt - u_last >= WORTHWHILE_GAIN
     where = f"the fitted curve peaks at round {t_opt:.1f} (U = {u_opt:.3f})"
-    verdict = (
-        f"yes: {where}, beyond the {rounds_run} rounds run (U = {u_last:.3f} there)"
-        if more
-        else f"no: {where}; more than {rounds_run} rounds is predicted to gain under "
-        f"{WORTHWHILE_GAIN:.1%} or to lose accuracy to fatigue"
-    )
+    if spread == 0:
+        verdict = "cannot tell: accuracy was the same after every round, so nothing was fitted"
+    elif more:
+        verdict = f"yes: {where}, beyond the {rounds_run} rounds run (U = {u_last:.3f} there)"
+    else:
+        verdict = (
+            f"no: {where}; more than {rounds_run} rounds is predicted to gain under "
+            f"{WORTHWHILE_GAIN:.1%} or to lose accuracy to fatigue"
+        )
     return FatigueFit(
         p_g=p_g,
         k=k,
@@ -187,7 +192,8 @@ def fit_fatigue(
 def round_curve(rows: Sequence[Row]) -> list[dict[str, Any]]:
     """Accuracy after each round over scored NSED rows; round 0 is the agents alone (their
     round-1 proposals). A run that stopped early keeps its last round's answer afterwards, as
-    the deliberation would have."""
+    the deliberation would have; ``ran`` says on how many items round t was really run, since
+    a point carried forward says nothing about fatigue."""
     scored = [r for r in rows if r.get("correct") is not None]
     if not scored:
         return []
@@ -203,7 +209,8 @@ def round_curve(rows: Sequence[Row]) -> list[dict[str, Any]]:
             for r in scored
             if r.get("round_correct")
         )
-        curve.append({"round": t, **_proportion(hits, len(scored))})
+        ran = sum(len(r.get("round_correct") or []) >= t for r in scored)
+        curve.append({"round": t, **_proportion(hits, len(scored)), "ran": ran})
     return curve
 
 
@@ -244,6 +251,7 @@ def summarize_method(label: str, rows: Sequence[Row]) -> dict[str, Any]:
         "kind": rows[0]["kind"] if rows else label.split("[")[0],
         "n": n,
         "errors": sum(1 for r in rows if r.get("error")),
+        "scoring_failed": sum(1 for r in rows if str(r.get("check")).startswith(SCORING_FAILED)),
         "accuracy": (
             _proportion(sum(bool(r["correct"]) for r in checked), len(checked)) if checked else None
         ),
@@ -382,6 +390,14 @@ def render_markdown(summary: Mapping[str, Any], files: Mapping[str, str]) -> str
             for label, m in methods.items()
         ],
     )
+    failed = {label: m["scoring_failed"] for label, m in methods.items() if m.get("scoring_failed")}
+    if failed:
+        counts = ", ".join(f"`{label}` {n}" for label, n in failed.items())
+        lines += [
+            "",
+            f"Scoring failed on some rows, which count as wrong ({counts}); their `check` field "
+            "in the rows says why. Fix the item or checker, then `nsed report --rescore`.",
+        ]
     if any(m.get("kind", label) != "nsed" for label, m in methods.items()):
         lines += ["", _SHARED_DRAWS_NOTE]
     lines += _paired_section(methods)
@@ -431,8 +447,10 @@ def _round_section(methods: Mapping[str, Mapping[str, Any]], files: Mapping[str,
         "",
         "## NSED accuracy by round",
         "",
-        "Round 0 is the agents alone (their round-1 "
-        "proposals); a run that stopped early keeps its last answer.",
+        "Round 0 is the agents alone (their round-1 proposals); a run that stopped early "
+        "keeps its last answer, and the count in brackets says on how many items a round "
+        "really ran where that was not all of them: a carried point says nothing about "
+        "fatigue, so a curve for the fit is best run with `min_rounds` equal to `max_rounds`.",
         "",
     ]
     rows = []
@@ -440,7 +458,9 @@ def _round_section(methods: Mapping[str, Mapping[str, Any]], files: Mapping[str,
         cells = []
         for rounds in curves.values():
             point = next((c for c in rounds["curve"] if c["round"] == t), None)
-            cells.append(_pct(point["rate"]) if point else "–")
+            ran = point.get("ran", point["n"]) if point else 0
+            shown = "–" if point is None else _pct(point["rate"])
+            cells.append(shown if point is None or ran == point["n"] else f"{shown} ({ran} ran)")
         rows.append((str(t), *cells))
     lines += _table(("round", *(f"`{label}`" for label in curves)), rows)
     lines += [

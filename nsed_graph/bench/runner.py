@@ -37,7 +37,7 @@ from nsed_graph.bench.methods import (
     run_self_consistency,
     run_single,
 )
-from nsed_graph.bench.report import SUMMARY_FILE, summarize, write_report
+from nsed_graph.bench.report import SCORING_FAILED, SUMMARY_FILE, summarize, write_report
 from nsed_graph.bench.withhold import private_dir, withhold_text
 from nsed_graph.config import NSEDConfig
 
@@ -235,7 +235,7 @@ def verdicts(item: BenchItem, row: Mapping[str, Any], timeout_s: float) -> dict[
         scored["review_agreement"] = [agree, total]
         return scored
     except Exception as error:
-        return {"correct": False, "check": f"scoring failed: {type(error).__name__}: {error}"}
+        return {"correct": False, "check": f"{SCORING_FAILED}: {type(error).__name__}: {error}"}
 
 
 class _Run:
@@ -376,7 +376,7 @@ class _Run:
             try:
                 row |= await self.judged(item, result)
             except Exception as error:
-                row["check"] = f"scoring failed: {type(error).__name__}: {error}"
+                row["check"] = f"{SCORING_FAILED}: {type(error).__name__}: {error}"
         elif item.format == "code":  # the sandbox blocks on a subprocess: keep the loop free
             row |= await asyncio.to_thread(verdicts, item, row, self.settings.check_timeout_s)
         else:  # on the loop's thread, where math-verify's alarm-based timeout works

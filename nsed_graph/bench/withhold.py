@@ -45,7 +45,7 @@ def private_dir(out: Path) -> Path:
 def withhold_text(row: Any) -> Any:
     """``row`` as JSON would store it, with every string under ``TEXT_KEYS`` or longer than
     ``LONGEST_KEPT`` withheld. An error keeps its kind (``"timeout: [withheld]"``) so that
-    a reader can still tell a timeout from a crash."""
+    a reader can still tell a timeout from a crash, and a check that failed from a verdict."""
     return _withhold(json.loads(json.dumps(row, default=str)), None)
 
 
@@ -60,7 +60,7 @@ def _withhold(value: Any, key: str | None) -> Any:
         return [_withhold(inner, key) for inner in value]
     if not isinstance(value, str) or not value:
         return value
-    if key in ("error", "message"):
+    if key in ("error", "message", "check"):
         kind, colon, _ = value.partition(":")
         return f"{kind}: {WITHHELD}" if colon and len(kind) <= _KIND_MAX else WITHHELD
     if key in TEXT_KEYS or len(value) > LONGEST_KEPT:
