@@ -13,6 +13,7 @@ import pytest
 
 from nsed_graph.bench.checkers import check, extract_gsm8k_answer, parse_number
 from nsed_graph.bench.datasets import BenchItem, Choice, load_dataset
+from nsed_graph.protocol.answers import extract_answer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,6 +117,16 @@ def test_fractions_are_read_whole() -> None:
 )
 def test_math500_latex_equivalence(item_id: str, right: list[str], wrong: list[str]) -> None:
     _assert_scores(_items("math500")[item_id], right, wrong)
+
+
+def test_extracted_latex_keeps_the_space_that_ends_a_command() -> None:
+    """The extractor once removed every space, turning the right answer \\cot x into \\cotx,
+    which math-verify cannot read: the item could never be scored right."""
+    item = _items("math500")["test/precalculus/24313.json"]
+    assert item.answer == "\\cot x"
+    right = extract_answer("So it simplifies to \\boxed{\\cot x}.", "latex")
+    wrong = extract_answer("ANSWER: \\boxed{\\tan x}", "latex")
+    _assert_scores(item, [right or ""], [wrong or ""])
 
 
 def test_latex_check_works_off_the_main_thread() -> None:

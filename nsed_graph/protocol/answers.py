@@ -30,7 +30,11 @@ _LATEX_NOISE = (
     (re.compile(r"\\[dt]frac"), r"\\frac"),
     (re.compile(r"\\text\{\s*\}"), ""),
     (re.compile(r"\^\{\\circ\}|\^\\circ|°"), ""),
-    (re.compile(r"\s+"), ""),
+    # Spaces go, except one that ends a command before a letter: "\cot x" is not "\cotx".
+    (
+        re.compile(r"(\\[A-Za-z]+)\s+(?=[A-Za-z])|\s+"),
+        lambda m: f"{m.group(1)} " if m.group(1) else "",
+    ),
 )
 
 
