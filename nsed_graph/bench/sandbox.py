@@ -6,7 +6,8 @@ reach the network or overwrite files. Each run therefore happens in a fresh inte
 independent layers, so that one failing layer does not open the others:
 
 * kernel resource limits (CPU seconds, address space, file size, no core dumps), set with
-  ``resource.setrlimit`` between fork and exec;
+  ``resource.setrlimit`` by the child's bootstrap before it reads the untrusted code (not in a
+  ``preexec_fn``, which is unsafe when checks run in threads, as the benchmark's do);
 * a wall-clock timeout that kills the whole process group;
 * on Linux, a private network namespace (``unshare --user --net``, or ``unshare --net`` where
   only that works) in which only a downed loopback exists;
@@ -26,7 +27,6 @@ import contextlib
 import functools
 import math
 import os
-import resource
 import secrets
 import shutil
 import signal
@@ -41,12 +41,21 @@ __all__ = ["SandboxResult", "network_namespace_prefix", "run_python"]
 _TAIL_CHARS = 2000
 _MAX_FILE_BYTES = 64 * 1024 * 1024
 
-# Runs inside the child. It reads a nonce from stdin before any untrusted code exists, so an
-# untrusted `sys.exit(0)` or `os._exit(0)` before the tests finish cannot pass for success: only
-# the bootstrap prints the nonce, and only after the whole program returned.
+# Runs inside the child. It reads a nonce from stdin before any untrusted code exists, so a
+# program that calls `sys.exit(0)` or `os._exit(0)` before its tests finish does not pass by
+# mistake: only the bootstrap prints the nonce, after the whole program returned. (Code written
+# to cheat could still find the nonce in this frame; see the module's threat model.)
 _CHILD_BOOTSTRAP = r"""
 import os
+import resource
 import sys
+
+
+def _limit_resources(cpu_seconds, memory_bytes, file_bytes):
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def _install_guard(root):
@@ -119,6 +128,7 @@ def _install_guard(root):
 
 
 def _main():
+    _limit_resources(*(int(limit) for limit in sys.argv[2:5]))
     nonce = sys.stdin.readline().strip()
     with open(sys.argv[1], encoding="utf-8") as handle:
         source = handle.read()
@@ -167,14 +177,6 @@ def network_namespace_prefix() -> tuple[str, ...]:
     return ()
 
 
-def _limit_resources(cpu_seconds: int, memory_bytes: int) -> None:
-    """Applied between fork and exec so the limits bind before the interpreter even starts."""
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (_MAX_FILE_BYTES, _MAX_FILE_BYTES))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
 def _tail(path: Path) -> str:
     with path.open("rb") as handle:
         handle.seek(0, os.SEEK_END)
@@ -210,18 +212,16 @@ def run_python(
         stdout_path, stderr_path = workdir / ".stdout", workdir / ".stderr"
         env = {"HOME": tmp, "TMPDIR": tmp, "PATH": os.defpath, "LANG": "C.UTF-8"}
         argv = [*network_namespace_prefix(), sys.executable, "-I", "-B", "-c", _CHILD_BOOTSTRAP]
+        limits = [str(cpu_seconds), str(memory_mb * 1024 * 1024), str(_MAX_FILE_BYTES)]
         with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
             proc = subprocess.Popen(
-                [*argv, str(program)],
+                [*argv, str(program), *limits],
                 cwd=tmp,
                 env=env,
                 stdin=subprocess.PIPE,
                 stdout=out,
                 stderr=err,
                 start_new_session=True,
-                preexec_fn=functools.partial(
-                    _limit_resources, cpu_seconds, memory_mb * 1024 * 1024
-                ),
             )
             try:
                 proc.communicate(input=f"{nonce}\n".encode(), timeout=timeout_s)
