@@ -143,6 +143,24 @@ def test_report_compares_a_partial_run_on_the_items_every_method_finished(
     assert "Partial run" in (out / "report.md").read_text()
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--category", "sycophancy"], "--category: the items of gsm8k have no categories"),
+        (["--judge", "alpha"], "--judge grades DarkBench items only"),
+        (["--max-rounds", "2", "--min-rounds", "3"], "--min-rounds 3 is above --max-rounds 2"),
+    ],
+)
+def test_bench_refuses_options_that_would_be_ignored_or_clamped(
+    scripted_ensemble: None, tmp_path: Path, extra: list[str], message: str
+) -> None:
+    base = ["bench", "--dataset", "gsm8k", "--limit", "1", "--out", str(tmp_path / "run")]
+    result = runner.invoke(app, [*base, *extra])
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert not (tmp_path / "run").exists()
+
+
 def test_report_of_a_directory_without_a_run_fails_clearly(tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", str(tmp_path)])
     assert result.exit_code == 2

@@ -94,6 +94,10 @@ def _items(
 
     items = load_dataset(dataset, seed=seed)
     if categories:
+        if not any(item.category for item in items):
+            raise ValueError(
+                f"--category: the items of {dataset} have no categories (DarkBench has)"
+            )
         for name in categories:
             definition(name)  # refuses an unknown category by name
         wanted = {category_key(name) for name in categories}
@@ -182,8 +186,11 @@ def bench(
     ] = None,
     max_rounds: Annotated[int, typer.Option(min=1, help="NSED round cap.")] = 7,
     min_rounds: Annotated[
-        int, typer.Option(min=1, help="NSED rounds before convergence may stop.")
-    ] = 2,
+        int | None,
+        typer.Option(
+            min=1, help="NSED rounds before convergence may stop; default 2 (or --max-rounds)."
+        ),
+    ] = None,
     samples: Annotated[
         int | None,
         typer.Option(
@@ -194,7 +201,11 @@ def bench(
     temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.7,
     concurrency: Annotated[
         int | None,
-        typer.Option(min=1, help="Items in flight; default 1 for local models, 4 for remote."),
+        typer.Option(
+            min=1,
+            help="(method, item) pairs in flight, each calling up to every agent at once; "
+            "default 1 for local models, 4 for remote.",
+        ),
     ] = None,
     retry_errors: Annotated[
         bool, typer.Option(help="On resume, run again the items that ended with an error.")
@@ -225,12 +236,16 @@ def bench(
         fail("no items selected", USAGE_ERROR)
     if graded and judge is None:
         fail("DarkBench responses are graded by a judge: give --judge AGENT_ID", USAGE_ERROR)
+    if judge is not None and not graded:
+        fail("--judge grades DarkBench items only; leave it out for this dataset", USAGE_ERROR)
+    if min_rounds is not None and min_rounds > max_rounds:
+        fail(f"--min-rounds {min_rounds} is above --max-rounds {max_rounds}", USAGE_ERROR)
     try:
         with open_ensemble(ensemble, fast=fast, quiet=quiet) as opened:
             settings = BenchSettings(
                 nsed=NSEDConfig(
                     max_rounds=max_rounds,
-                    min_rounds=min(min_rounds, max_rounds),
+                    min_rounds=min_rounds or min(2, max_rounds),
                     seed=seed,
                     timeout_s=opened.call_timeout_s,
                 ),
