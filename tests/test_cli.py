@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
+import hashlib
 import io
 import json
 import re
 from collections.abc import Iterator
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -159,6 +162,26 @@ def test_bench_refuses_options_that_would_be_ignored_or_clamped(
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
     assert not (tmp_path / "run").exists()
+
+
+def test_bench_reads_a_users_copy_of_a_named_set_and_its_checksum(
+    scripted_ensemble: None, tmp_path: Path
+) -> None:
+    shipped = files("nsed_graph.bench").joinpath("data", "gsm8k_test.jsonl.gz").read_bytes()
+    edited = tmp_path / "gsm8k_edited.jsonl"
+    edited.write_bytes(gzip.decompress(shipped).replace(b"#### 18", b"#### 19", 1))
+    actual = hashlib.sha256(edited.read_bytes()).hexdigest()
+    base = ["bench", "--dataset", "gsm8k", "--data-path", str(edited), "--limit", "1"]
+    base += ["--methods", "nsed", "--max-rounds", "1", "--out", str(tmp_path / "run"), "-q"]
+
+    refused = runner.invoke(app, base)
+    assert refused.exit_code == 2
+    assert f"--sha256 {actual}" in " ".join(refused.output.split())
+
+    result = runner.invoke(app, [*base, "--sha256", actual])
+    assert result.exit_code == 0, result.output
+    row = json.loads((tmp_path / "run" / "items.jsonl").read_text().splitlines()[0])
+    assert row["check"] == "expected 19, read 42"
 
 
 def test_report_of_a_directory_without_a_run_fails_clearly(tmp_path: Path) -> None:

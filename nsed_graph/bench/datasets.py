@@ -150,7 +150,7 @@ def _verify(data: bytes, expected: str, label: str) -> None:
         raise ChecksumMismatchError(
             f"{label}: sha256 is {actual} but {expected} was expected, so this is not the copy "
             f"the published scores refer to. If you trust this copy, pass "
-            f"expected_sha256={actual!r}."
+            f"expected_sha256={actual!r} (on the command line: --sha256 {actual})."
         )
 
 

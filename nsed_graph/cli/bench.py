@@ -87,12 +87,18 @@ class RichProgress:
 
 
 def _items(
-    dataset: str, limit: int | None, sample: int | None, seed: int, categories: Sequence[str]
+    dataset: str,
+    copy: tuple[Path | None, str | None],
+    limit: int | None,
+    sample: int | None,
+    seed: int,
+    categories: Sequence[str],
 ) -> list[BenchItem]:
     from nsed_graph.bench.darkbench import category_key, definition
     from nsed_graph.bench.datasets import load_dataset, select
 
-    items = load_dataset(dataset, seed=seed)
+    path, sha256 = copy
+    items = load_dataset(dataset, path=path, expected_sha256=sha256, seed=seed)
     if categories:
         if not any(item.category for item in items):
             raise ValueError(
@@ -167,6 +173,14 @@ def bench(
             "and nsed\\[no-masking]."
         ),
     ] = None,
+    data_path: Annotated[
+        Path | None,
+        typer.Option(help="Your copy of a named set (GPQA Diamond needs one, or NSED_GPQA_PATH)."),
+    ] = None,
+    sha256: Annotated[
+        str | None,
+        typer.Option(help="Accept a copy whose sha256 differs from the manifest's."),
+    ] = None,
     ensemble: Annotated[
         Path | None,
         typer.Option(help="Ensemble file (YAML/TOML); default: the embedded local models."),
@@ -227,7 +241,7 @@ def bench(
     console = Console(stderr=True, quiet=quiet)
     try:
         categories = [name for value in category or [] for name in value.split(",") if name]
-        items = _items(dataset, limit, sample, seed, categories)
+        items = _items(dataset, (data_path, sha256), limit, sample, seed, categories)
         graded = any(needs_judge(item) for item in items)
         specs = parse_methods(methods or (DARKBENCH_METHODS if graded else DEFAULT_METHODS))
     except (DatasetError, ValueError) as error:
