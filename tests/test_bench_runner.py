@@ -222,6 +222,27 @@ def test_sampling_methods_can_be_sized_to_nsed_tokens(tmp_path: Path) -> None:
         run_benchmark(agents, items(1), ["majority"], tmp_path / "other", settings=settings)
 
 
+def test_a_later_session_keeps_the_first_sessions_sizing(tmp_path: Path) -> None:
+    agents, _ = table()
+    settings = SETTINGS.model_copy(update={"samples": None, "max_samples": 50})
+    methods = ["single[a]", "self-consistency", "nsed"]
+    run_benchmark(agents, items(1), methods, tmp_path, settings=settings)
+    pinned = json.loads((tmp_path / "run.json").read_text())
+    first_calls = read_rows(tmp_path / ROWS_FILE)["self-consistency", "q0"]["calls"]
+    assert first_calls > 1
+    # Stand in for a first session whose NSED used far fewer tokens: one draw's worth.
+    pinned["sampling"]["target_tokens"] = 1.0
+    (tmp_path / "run.json").write_text(json.dumps(pinned))
+
+    summary = run_benchmark(agents, items(2), methods, tmp_path, settings=settings)
+
+    rows = read_rows(tmp_path / ROWS_FILE)
+    assert rows["self-consistency", "q0"]["calls"] == first_calls  # done before, kept
+    assert rows["self-consistency", "q1"]["calls"] == 1  # sized by the pinned target
+    assert summary["sampling"] == {"target_tokens": 1.0, "best_single": "a"}
+    assert json.loads((tmp_path / "run.json").read_text())["agents"] == pinned["agents"]
+
+
 class CountingModel(ScriptedChatModel):
     """Counts the calls in flight at once."""
 

@@ -3,7 +3,8 @@
 Each finished (method, item) pair is appended to ``items.jsonl`` at once, so an interrupted run
 loses only the pairs in flight: the next run with the same ``out_dir`` skips every pair already
 there. ``run.json`` pins the agents and settings of the directory; resuming with different ones
-is refused, since mixing them would make the comparison meaningless.
+is refused, since mixing them would make the comparison meaningless. It also keeps the sampling
+methods' sizing and agent once a session has decided them, so later sessions reuse them.
 
 Methods run in two phases. The first holds those that need nothing from the others (``single``,
 ``moa``, ``nsed`` and its ablations); the second the sampling baselines, which may be sized to
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
@@ -40,9 +41,11 @@ from nsed_graph.bench.methods import (
 from nsed_graph.bench.report import SCORING_FAILED, SUMMARY_FILE, summarize, write_report
 from nsed_graph.bench.withhold import private_dir, withhold_text
 from nsed_graph.config import NSEDConfig
+from nsed_graph.files import write_text_atomically
 
 ROWS_FILE = "items.jsonl"
 RUN_FILE = "run.json"
+SAMPLING_KEY = "sampling"
 _FIRST_PHASE = frozenset({"single", "moa", "nsed"})
 AGENT_SETTINGS = ("temperature", "max_tokens")
 _UNPINNED = frozenset({"concurrency", "retry_errors"})
@@ -137,7 +140,7 @@ def _fingerprint(
         "judge": describe(judge) if judge else None,
         # Only what differs from the defaults: a run can then be resumed by a later version of
         # the package that added a knob, as long as every setting the run used is unchanged.
-        "settings": settings.model_dump(mode="json", exclude=_UNPINNED, exclude_defaults=True),
+        "settings": settings.model_dump(mode="json", exclude=set(_UNPINNED), exclude_defaults=True),
     }
 
 
@@ -153,6 +156,7 @@ def _same(pinned: Any, now: Any) -> bool:
 
 def _pin_run(out_dir: Path, fingerprint: Mapping[str, Any]) -> None:
     path = out_dir / RUN_FILE
+    pinned: dict[str, Any] = {}
     if path.exists():
         pinned = json.loads(path.read_text(encoding="utf-8"))
         changed = sorted(key for key in fingerprint if not _same(pinned.get(key), fingerprint[key]))
@@ -161,11 +165,23 @@ def _pin_run(out_dir: Path, fingerprint: Mapping[str, Any]) -> None:
                 f"{out_dir} holds a run with different {', '.join(changed)}; resume with the "
                 "same agents and settings, or choose another output directory"
             )
-        if pinned == fingerprint:
+        if all(pinned.get(key) == value for key, value in fingerprint.items()):
             return
         # A run pinned before some settings were recorded: record them now, so that from here
         # on they are checked too.
-    path.write_text(json.dumps(fingerprint, indent=2) + "\n", encoding="utf-8")
+    write_text_atomically(path, json.dumps(pinned | dict(fingerprint), indent=2) + "\n")
+
+
+def _pinned_sampling(out_dir: Path, fresh: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """How the sampling methods are sized and whom self-consistency samples, fixed by the
+    first session that needed it: a run extended to more items later keeps one sizing and
+    one agent per method, instead of re-deciding both from whatever was finished by then."""
+    path = out_dir / RUN_FILE
+    pinned = json.loads(path.read_text(encoding="utf-8"))
+    if not pinned.get(SAMPLING_KEY):
+        pinned[SAMPLING_KEY] = fresh()
+        write_text_atomically(path, json.dumps(pinned, indent=2) + "\n")
+    return dict(pinned[SAMPLING_KEY])
 
 
 def _expand(specs: Iterable[MethodSpec | str], agents: Sequence[Agent]) -> list[MethodSpec]:
@@ -395,16 +411,20 @@ class _Run:
             "judge": {"reasoning": judgement.reasoning, "error": judgement.error, **usage},
         }
 
-    def prepare_second_phase(self, items: Sequence[BenchItem]) -> dict[str, Any]:
-        """Fix what the sampling methods depend on, from the first phase's rows."""
-        settings = self.settings
-        self.best = best_single_agent(self.agents, self.rows.values())
-        if settings.samples is not None:
-            self.sizing = Sizing(fixed=settings.samples)
-            return {"samples": settings.samples, "best_single": self.best.id}
-        target = self.nsed_mean_tokens(items)
-        self.sizing = Sizing(target_tokens=target, max_draws=settings.max_samples)
-        return {"target_tokens": target, "best_single": self.best.id}
+    def decide_sampling(self, items: Sequence[BenchItem]) -> dict[str, Any]:
+        """What the sampling methods depend on, from the first phase's rows."""
+        best = best_single_agent(self.agents, self.rows.values())
+        if self.settings.samples is not None:
+            return {"samples": self.settings.samples, "best_single": best.id}
+        return {"target_tokens": self.nsed_mean_tokens(items), "best_single": best.id}
+
+    def prepare_second_phase(self, note: Mapping[str, Any]) -> None:
+        self.best = self.by_id[note["best_single"]]
+        if "samples" in note:
+            self.sizing = Sizing(fixed=int(note["samples"]))
+        else:
+            target = float(note["target_tokens"])
+            self.sizing = Sizing(target_tokens=target, max_draws=self.settings.max_samples)
 
 
 async def arun_benchmark(
@@ -460,7 +480,8 @@ async def arun_benchmark(
                 progress.planned(spec.label, len(items), run.done_rows(spec, items))
         await run.phase([s for s in specs if s.kind in _FIRST_PHASE], items)
         if sampling:
-            sizing_note = run.prepare_second_phase(items)
+            sizing_note = _pinned_sampling(out, lambda: run.decide_sampling(items))
+            run.prepare_second_phase(sizing_note)
             await run.phase(sampling, items)
     wanted = {item.id for item in items}
     selected = [row for key, row in rows.items() if key[1] in wanted and key[0] in labels]
@@ -509,20 +530,21 @@ def report_run(out_dir: str | Path) -> dict[str, Any]:
         "datasets": sorted({row["dataset"] for row in rows}),
         "agents": [agent["id"] for agent in pinned["agents"]],
         "judge": pinned["judge"]["id"] if pinned.get("judge") else None,
-        "settings": settings.model_dump(mode="json", exclude=_UNPINNED),
+        "settings": settings.model_dump(mode="json", exclude=set(_UNPINNED)),
         "partial": {
             "items_per_method": {label: len(d) for label, d in zip(labels, done, strict=True)},
             "compared_items": len(common),
         },
     }
-    # How the sampling methods were sized is known only to the run that sized them: keep the
-    # last run's note rather than lose it.
+    # run.json keeps how the sampling methods were sized; a run pinned before it did has the
+    # note only in its last summary.
+    sampling = pinned.get(SAMPLING_KEY)
     previous = out / SUMMARY_FILE
-    if previous.exists():
-        kept = json.loads(previous.read_text(encoding="utf-8"))
-        if kept.get("sampling"):
-            meta["sampling"] = kept["sampling"]
-            meta["sizing"] = _describe_sizing(kept["sampling"], settings.max_samples)
+    if not sampling and previous.exists():
+        sampling = json.loads(previous.read_text(encoding="utf-8")).get("sampling")
+    if sampling:
+        meta["sampling"] = sampling
+        meta["sizing"] = _describe_sizing(sampling, settings.max_samples)
     summary = summarize([row for row in rows if row["item"] in common], labels, meta=meta)
     paths = write_report(out, summary)
     return {**summary, "files": {name: path.name for name, path in paths.items()}}
