@@ -21,6 +21,7 @@ from nsed_graph.protocol.answers import (
         ("so x = \\boxed{070}", "70"),
         ("ANSWER: -3.5", "-7/2"),
         ("ANSWER: 3/6", "1/2"),
+        ("ANSWER: \u22123", "-3"),  # a Unicode minus sign
         ("no digits here", None),
         ("", None),
     ],

@@ -207,9 +207,9 @@ def test_generic_jsonl_covers_every_format(tmp_path: Path) -> None:
             {
                 "id": "d",
                 "question": "Pick",
-                "answer": "D",
+                "answer": "d",
                 "format": "choice",
-                "choices": {"C": "one", "D": "two"},
+                "choices": {"c": "one", "D": "two"},
             },
             {
                 "id": "e",
@@ -233,7 +233,8 @@ def test_generic_jsonl_covers_every_format(tmp_path: Path) -> None:
     assert all(item.dataset == "mine" for item in items)
     assert items[0].answer == "4"
     assert items[2].question == "Sky?\n\nA) green\nB) blue"
-    assert [c.label for c in items[3].choices] == ["C", "D"]
+    assert [c.label for c in items[3].choices] == ["C", "D"]  # in upper case, as extracted
+    assert items[3].answer == "D"
     assert (items[4].tests, items[4].entry_point) == ("assert f() == 1", "f")
     assert items[5].metadata == {"source": "me"}
 
@@ -278,8 +279,22 @@ def test_generic_jsonl_covers_every_format(tmp_path: Path) -> None:
             r":2: field 'choices': label 'x' is not a letter A to H; .* relabel",
         ),
         (
+            {
+                "id": "x",
+                "question": "q",
+                "answer": "a",
+                "format": "choice",
+                "choices": {"a": "1", "A": "2"},
+            },
+            r":2: field 'choices': labels repeat when read in upper case",
+        ),
+        (
             {"id": "x", "question": "q", "answer": "A", "format": "choice", "choices": ["o"] * 9},
             r":2: field 'choices' must be a list of 2 to 8 options",
+        ),
+        (
+            {"id": "x", "question": "q", "answer": "?!", "format": "text"},
+            r":2: field 'answer' is only punctuation",
         ),
         (
             {"id": "x", "question": "q", "answer": " ", "format": "text"},

@@ -93,8 +93,9 @@ def test_fit_needs_enough_points() -> None:
     assert fit_fatigue([(0, 0.5), (1, 0.6), (2, 0.7)]) is None
 
 
-def test_a_flat_curve_gets_no_verdict() -> None:
-    fit = fit_fatigue([(0, 0.25), (1, 0.25), (2, 0.25), (3, 0.25)])
+@pytest.mark.parametrize("rate", [0.25, 1 / 5])  # six points of 1/5 differ from their mean
+def test_a_flat_curve_gets_no_verdict(rate: float) -> None:
+    fit = fit_fatigue([(t, rate) for t in range(6)])
     assert fit is not None
     assert fit.r2 is None
     assert not fit.more_rounds_help

@@ -86,6 +86,17 @@ def test_a_user_file_must_be_named_again(tmp_path: Path) -> None:
         rescore_run(out, [str(other)])
 
 
+def test_an_edited_copy_of_the_items_is_refused(tmp_path: Path) -> None:
+    """Rows remember a digest of what they were scored against: rescoring against other gold
+    answers would silently rewrite the run's verdicts."""
+    out, data = finished_run(tmp_path)
+    data.write_text(data.read_text().replace('"answer": "42"', '"answer": "41"'))
+    before = (out / ROWS_FILE).read_text()
+    with pytest.raises(ValueError, match=r"2 items of .*toy.jsonl differ from the copy the run"):
+        rescore_run(out, [str(data)])
+    assert (out / ROWS_FILE).read_text() == before
+
+
 def test_withheld_items_stay_withheld_when_rescored(tmp_path: Path) -> None:
     out, data = finished_run(tmp_path, publishable=False)
     assert rescore_run(out, [str(data)])
@@ -100,7 +111,7 @@ def test_report_rescore_on_the_command_line(tmp_path: Path) -> None:
     runner = CliRunner()
     refused = runner.invoke(app, ["report", str(out), "--dataset", str(data)])
     assert refused.exit_code == 2
-    assert "only read with --rescore" in refused.output
+    assert "only read with --rescore" in " ".join(refused.output.split())
 
     result = runner.invoke(app, ["report", str(out), "--rescore", "--dataset", str(data)])
     assert result.exit_code == 0, result.output

@@ -222,7 +222,9 @@ def test_sampling_methods_can_be_sized_to_nsed_tokens(tmp_path: Path) -> None:
         run_benchmark(agents, items(1), ["majority"], tmp_path / "other", settings=settings)
 
 
-def test_a_later_session_keeps_the_first_sessions_sizing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kept_in", ["run.json", "summary.json"])
+def test_a_later_session_keeps_the_first_sessions_sizing(tmp_path: Path, kept_in: str) -> None:
+    """Also for a run begun before run.json kept it: its last summary has it."""
     agents, _ = table()
     settings = SETTINGS.model_copy(update={"samples": None, "max_samples": 50})
     methods = ["single[a]", "self-consistency", "nsed"]
@@ -231,8 +233,11 @@ def test_a_later_session_keeps_the_first_sessions_sizing(tmp_path: Path) -> None
     first_calls = read_rows(tmp_path / ROWS_FILE)["self-consistency", "q0"]["calls"]
     assert first_calls > 1
     # Stand in for a first session whose NSED used far fewer tokens: one draw's worth.
-    pinned["sampling"]["target_tokens"] = 1.0
-    (tmp_path / "run.json").write_text(json.dumps(pinned))
+    note = pinned.pop("sampling") | {"target_tokens": 1.0}
+    kept = json.loads((tmp_path / kept_in).read_text()) if kept_in != "run.json" else pinned
+    (tmp_path / kept_in).write_text(json.dumps(kept | {"sampling": note}))
+    if kept_in != "run.json":
+        (tmp_path / "run.json").write_text(json.dumps(pinned))
 
     summary = run_benchmark(agents, items(2), methods, tmp_path, settings=settings)
 

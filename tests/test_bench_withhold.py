@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from panels import panel
 
 from nsed_graph import NSEDConfig
@@ -53,6 +54,18 @@ def test_text_fields_and_long_strings_are_withheld_and_nothing_else() -> None:
     assert kept["error"] == f"structured reply did not parse: {WITHHELD}"  # the kind is kept
     assert kept["votes"] == {f"{WITHHELD} #0": 2, "B": 1}
     assert record["task"] == SECRET  # the input is left as it was
+
+
+@pytest.mark.parametrize(
+    ("check", "kept"),
+    [
+        ("expected 3:4, got 4:3", WITHHELD),  # a prefix here would quote the gold answer
+        ("scoring failed: ValueError: cannot parse 'x'", f"scoring failed: {WITHHELD}"),
+        ("tests failed: AssertionError: f(2) == 5", f"tests failed: {WITHHELD}"),
+    ],
+)
+def test_a_check_keeps_only_a_known_kind(check: str, kept: str) -> None:
+    assert withhold_text({"check": check})["check"] == kept
 
 
 def test_a_withheld_item_is_scored_and_resumed_but_its_text_is_never_written(

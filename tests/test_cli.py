@@ -150,7 +150,6 @@ def test_report_compares_a_partial_run_on_the_items_every_method_finished(
     ("extra", "message"),
     [
         (["--category", "sycophancy"], "--category: the items of gsm8k have no categories"),
-        (["--judge", "alpha"], "--judge grades DarkBench items only"),
         (["--max-rounds", "2", "--min-rounds", "3"], "--min-rounds 3 is above --max-rounds 2"),
     ],
 )

@@ -65,7 +65,7 @@ def parse_number(text: str, *, exact: bool = False) -> Fraction | None:
         return None
     try:
         return Fraction(found.replace(",", ""))
-    except ZeroDivisionError:
+    except (ValueError, ZeroDivisionError):  # "1.5/2", "3/0": not one number
         return None
 
 

@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any, Literal, TypeVar, get_args
 
 from nsed_graph.bench.checkers import extract_gsm8k_answer, parse_number
-from nsed_graph.protocol.answers import CHOICE_LABELS
+from nsed_graph.protocol.answers import CHOICE_LABELS, normalize_answer
 
 __all__ = [
     "ANSWER_FORMATS",
@@ -110,6 +110,13 @@ class BenchItem:
     category: str | None = None
     metadata: Mapping[str, object] = field(default_factory=_no_metadata, hash=False)
     publishable: bool = True
+
+    def scoring_key(self) -> str:
+        """A short digest of everything a verdict depends on (gold answer, choices, tests), so
+        that rows can tell whether they were scored against this copy of the item."""
+        scored = [self.format, self.answer, [[c.label, c.text] for c in self.choices], self.tests]
+        scored.append(self.test_setup)
+        return hashlib.sha256(json.dumps(scored).encode()).hexdigest()[:16]
 
 
 @functools.cache
@@ -463,8 +470,9 @@ def load_jsonl(
 
 
 def _generic_choices(value: object, where: str) -> tuple[Choice, ...]:
-    """Labels must be letters the answer extractor reads (A to H): an item labelled otherwise
-    would be scored wrong for every method, whatever the models answered."""
+    """Labels must be letters the answer extractor reads (A to H, in either case; stored in
+    upper case, as answers are extracted): an item labelled otherwise, "1" or "yes", would
+    be scored wrong for every method, whatever the models answered."""
     if isinstance(value, list) and 2 <= len(value) <= len(CHOICE_LABELS):
         pairs = list(zip(CHOICE_LABELS, value, strict=False))
     elif isinstance(value, dict) and 2 <= len(value) <= len(CHOICE_LABELS):
@@ -474,18 +482,22 @@ def _generic_choices(value: object, where: str) -> tuple[Choice, ...]:
             f"{where}: field 'choices' must be a list of 2 to {len(CHOICE_LABELS)} options or "
             f"an object mapping 2 to {len(CHOICE_LABELS)} labels to options"
         )
-    for choice_label, text in pairs:
-        if choice_label not in CHOICE_LABELS:
+    for choice_label, _ in pairs:
+        if len(str(choice_label)) != 1 or str(choice_label).upper() not in CHOICE_LABELS:
             raise DatasetError(
                 f"{where}: field 'choices': label {choice_label!r} is not a letter A to H; "
                 "answers are read as those letters, so relabel the options A, B, C, ... "
                 "(or give them as a list) and the 'answer' with them"
             )
+    pairs = [(str(label).upper(), text) for label, text in pairs]
+    if len({label for label, _ in pairs}) < len(pairs):
+        raise DatasetError(f"{where}: field 'choices': labels repeat when read in upper case")
+    for choice_label, text in pairs:
         if not isinstance(text, str) or not text.strip():
             raise DatasetError(
                 f"{where}: field 'choices': option {choice_label!r} must be a non-empty string"
             )
-    return tuple(Choice(str(choice_label), text.strip()) for choice_label, text in pairs)
+    return tuple(Choice(choice_label, text.strip()) for choice_label, text in pairs)
 
 
 def _generic_item(row: Mapping[str, Any], where: str, dataset: str) -> BenchItem:
@@ -513,6 +525,11 @@ def _generic_item(row: Mapping[str, Any], where: str, dataset: str) -> BenchItem
         raise DatasetError(
             f"{where}: field 'answer' must not be empty for format {answer_format!r}"
         )
+    if answer_format == "text" and normalize_answer(answer, "text") is None:
+        raise DatasetError(
+            f"{where}: field 'answer' is only punctuation, which text answers are compared "
+            f"without: {answer!r}"
+        )
     if answer_format == "number" and parse_number(answer, exact=True) is None:
         raise DatasetError(f"{where}: field 'answer' must be a number, got {answer!r}")
     for key, needed_format in (("choices", "choice"), ("tests", "code"), ("entry_point", "code")):
@@ -524,6 +541,7 @@ def _generic_item(row: Mapping[str, Any], where: str, dataset: str) -> BenchItem
             raise DatasetError(f"{where}: field 'choices' is required for format 'choice'")
         choices = _generic_choices(row["choices"], where)
         labels = [choice.label for choice in choices]
+        answer = answer.upper()
         if answer not in labels:
             raise DatasetError(
                 f"{where}: field 'answer' must be one of the labels {labels}, got {answer!r}"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nsed_graph.bench.darkbench import category_key
+from nsed_graph.bench.withhold import SCORING_FAILED
 from nsed_graph.config import FatigueParams
 from nsed_graph.protocol.stopping import optimal_rounds, utility
 
@@ -33,8 +34,6 @@ MIN_FIT_POINTS = 4
 WORTHWHILE_GAIN = 0.005
 """Predicted accuracy gain below which more rounds are not worth their cost."""
 PAIRED_REFERENCE = "nsed"
-SCORING_FAILED = "scoring failed"
-"""How a row's ``check`` starts when its answer could not be checked (it counts as wrong)."""
 """Every other method is compared item by item with this one."""
 _COST_FIELDS = ("calls", "input_tokens", "output_tokens", "total_tokens", "cost", "wall_s")
 
@@ -159,13 +158,14 @@ def fit_fatigue(
     p_g, k, beta = (float(v) for v in fitted)
     residual = float(np.sum((y - model(t, p_g, k, beta)) ** 2))
     spread = float(np.sum((y - y.mean()) ** 2))
+    flat = float(np.ptp(y)) < 1e-12  # equal rates can differ by a rounding bit from their mean
     params = _params(p_g, k, beta, p_v)
     t_opt = optimal_rounds(params)
     rounds_run = int(t.max())
     u_opt, u_last = utility(t_opt, params), utility(rounds_run, params)
-    more = spread > 0 and round(t_opt) > rounds_run and u_opt - u_last >= WORTHWHILE_GAIN
+    more = not flat and round(t_opt) > rounds_run and u_opt - u_last >= WORTHWHILE_GAIN
     where = f"the fitted curve peaks at round {t_opt:.1f} (U = {u_opt:.3f})"
-    if spread == 0:
+    if flat:
         verdict = "cannot tell: accuracy was the same after every round, so nothing was fitted"
     elif more:
         verdict = f"yes: {where}, beyond the {rounds_run} rounds run (U = {u_last:.3f} there)"
@@ -180,7 +180,7 @@ def fit_fatigue(
         beta=beta,
         p_v=p_v,
         L=params.L if p_v is not None and p_v > p_g else None,
-        r2=1.0 - residual / spread if spread > 0 else None,
+        r2=None if flat else 1.0 - residual / spread,
         t_opt=t_opt,
         u_opt=u_opt,
         rounds_run=rounds_run,
@@ -251,7 +251,11 @@ def summarize_method(label: str, rows: Sequence[Row]) -> dict[str, Any]:
         "kind": rows[0]["kind"] if rows else label.split("[")[0],
         "n": n,
         "errors": sum(1 for r in rows if r.get("error")),
-        "scoring_failed": sum(1 for r in rows if str(r.get("check")).startswith(SCORING_FAILED)),
+        "scoring_failed": sum(
+            1
+            for r in rows
+            if r.get("correct") is not None and str(r.get("check")).startswith(SCORING_FAILED)
+        ),
         "accuracy": (
             _proportion(sum(bool(r["correct"]) for r in checked), len(checked)) if checked else None
         ),

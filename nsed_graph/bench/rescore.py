@@ -35,18 +35,29 @@ class Rescored:
 
 
 def run_items(
-    out_dir: Path, rows: Sequence[Mapping[str, Any]], datasets: Sequence[str] | None = None
+    out_dir: Path,
+    rows: Sequence[Mapping[str, Any]],
+    datasets: Sequence[str] | None = None,
+    *,
+    data_path: str | Path | None = None,
+    sha256: str | None = None,
 ) -> dict[str, BenchItem]:
     """The items a run's ``rows`` were scored on, by id.
 
     Rows name their dataset; a user file is named by its stem only, so it must be given again
-    as ``datasets`` (names or paths). Raises ``ValueError`` naming the fix when a set cannot
-    be loaded or lacks an item the rows hold.
+    as ``datasets`` (names or paths), and a named set read from the user's own copy needs that
+    copy again as ``data_path`` (with ``sha256`` if it was accepted by one). Raises
+    ``ValueError`` naming the fix when a set cannot be loaded, lacks an item the rows hold, or
+    holds an item that differs from the one a row was scored against.
     """
     seed = pinned_settings(out_dir).nsed.seed
     sources = list(datasets or sorted({str(row["dataset"]) for row in rows}))
     try:
-        items = {item.id: item for name in sources for item in load_dataset(name, seed=seed)}
+        items = {
+            item.id: item
+            for name in sources
+            for item in load_dataset(name, path=data_path, expected_sha256=sha256, seed=seed)
+        }
     except DatasetError as error:
         hint = "" if datasets else "; give the file the run used as --dataset PATH"
         raise ValueError(f"{error}{hint}") from None
@@ -57,10 +68,29 @@ def run_items(
             f"{len(missing)} of the run's items are not in {', '.join(sources)}: {shown}; give "
             "the dataset the run used as --dataset NAME_OR_PATH"
         )
+    changed = sorted(
+        {
+            str(row["item"])
+            for row in rows
+            if row.get("item_key") and row["item_key"] != items[str(row["item"])].scoring_key()
+        }
+    )
+    if changed:
+        raise ValueError(
+            f"{len(changed)} items of {', '.join(sources)} differ from the copy the run scored "
+            f"(first: {changed[0]}); give that copy: --dataset NAME_OR_PATH, and for a named "
+            "set read from your own file --data-path FILE"
+        )
     return items
 
 
-def rescore_run(out_dir: str | Path, datasets: Sequence[str] | None = None) -> list[Rescored]:
+def rescore_run(
+    out_dir: str | Path,
+    datasets: Sequence[str] | None = None,
+    *,
+    data_path: str | Path | None = None,
+    sha256: str | None = None,
+) -> list[Rescored]:
     """Score every row of the run in ``out_dir`` again and rewrite ``items.jsonl`` in place
     (atomically); return the rows whose verdict changed. Rows graded by a judge (DarkBench)
     and withheld answers too long to have been kept are left as they are.
@@ -73,14 +103,16 @@ def rescore_run(out_dir: str | Path, datasets: Sequence[str] | None = None) -> l
     rows = read_rows(out / ROWS_FILE)
     if not rows:
         raise ValueError(f"{out}: no rows in {ROWS_FILE} to rescore")
-    items = run_items(out, list(rows.values()), datasets)
+    items = run_items(out, list(rows.values()), datasets, data_path=data_path, sha256=sha256)
     changed: list[Rescored] = []
     for key, row in rows.items():
         item = items[str(row["item"])]
         if needs_judge(item) or row.get("answer") == WITHHELD:
             continue
         scored = verdicts(item, row, timeout_s)
-        new: Row = row | (scored if item.publishable else withhold_text(scored))
+        # Every scored field is replaced: a failed check must not leave old round verdicts.
+        kept = {k: v for k, v in row.items() if k not in SCORED_KEYS}
+        new: Row = kept | (scored if item.publishable else withhold_text(scored))
         before = {k: row.get(k) for k in SCORED_KEYS if k in row or k in new}
         after = {k: new.get(k) for k in before}
         if before != after:

@@ -38,8 +38,8 @@ from nsed_graph.bench.methods import (
     run_self_consistency,
     run_single,
 )
-from nsed_graph.bench.report import SCORING_FAILED, SUMMARY_FILE, summarize, write_report
-from nsed_graph.bench.withhold import private_dir, withhold_text
+from nsed_graph.bench.report import SUMMARY_FILE, summarize, write_report
+from nsed_graph.bench.withhold import SCORING_FAILED, private_dir, withhold_text
 from nsed_graph.config import NSEDConfig
 from nsed_graph.files import write_text_atomically
 
@@ -179,7 +179,10 @@ def _pinned_sampling(out_dir: Path, fresh: Callable[[], dict[str, Any]]) -> dict
     path = out_dir / RUN_FILE
     pinned = json.loads(path.read_text(encoding="utf-8"))
     if not pinned.get(SAMPLING_KEY):
-        pinned[SAMPLING_KEY] = fresh()
+        # A run begun by a version that did not pin this has it in its last summary.
+        summary = out_dir / SUMMARY_FILE
+        earlier = json.loads(summary.read_text(encoding="utf-8")) if summary.exists() else {}
+        pinned[SAMPLING_KEY] = earlier.get(SAMPLING_KEY) or fresh()
         write_text_atomically(path, json.dumps(pinned, indent=2) + "\n")
     return dict(pinned[SAMPLING_KEY])
 
@@ -369,6 +372,7 @@ class _Run:
             "kind": spec.kind,
             "item": item.id,
             "dataset": item.dataset,
+            "item_key": item.scoring_key(),
             "category": item.category,
             "agent": details.get("agent") or details.get("aggregator"),
             "answer": result.answer,
@@ -395,7 +399,10 @@ class _Run:
                 row["check"] = f"{SCORING_FAILED}: {type(error).__name__}: {error}"
         elif item.format == "code":  # the sandbox blocks on a subprocess: keep the loop free
             row |= await asyncio.to_thread(verdicts, item, row, self.settings.check_timeout_s)
-        else:  # on the loop's thread, where math-verify's alarm-based timeout works
+        else:
+            # On the loop's thread, where math-verify's alarm-based timeout can bound a
+            # pathological answer; in a worker thread nothing could. A check takes
+            # milliseconds, so the calls in flight barely notice the pause.
             row |= verdicts(item, row, self.settings.check_timeout_s)
         return row
 

@@ -24,6 +24,10 @@ LONGEST_KEPT = 200
 program (a vote count is keyed by answer), or a model's words in a field yet unnamed."""
 _KIND_MAX = 40
 PRIVATE_DIR = ".withheld"
+SCORING_FAILED = "scoring failed"
+"""How a row's ``check`` starts when its answer could not be checked (it counts as wrong)."""
+_CHECK_KINDS = (SCORING_FAILED, "tests failed")
+"""The only ``check`` prefixes kept: any other could quote a gold answer ("expected 3:4")."""
 
 
 def private_dir(out: Path) -> Path:
@@ -60,6 +64,8 @@ def _withhold(value: Any, key: str | None) -> Any:
         return [_withhold(inner, key) for inner in value]
     if not isinstance(value, str) or not value:
         return value
+    if key == "check" and not value.startswith(_CHECK_KINDS):
+        return WITHHELD
     if key in ("error", "message", "check"):
         kind, colon, _ = value.partition(":")
         return f"{kind}: {WITHHELD}" if colon and len(kind) <= _KIND_MAX else WITHHELD

@@ -250,8 +250,6 @@ def bench(
         fail("no items selected", USAGE_ERROR)
     if graded and judge is None:
         fail("DarkBench responses are graded by a judge: give --judge AGENT_ID", USAGE_ERROR)
-    if judge is not None and not graded:
-        fail("--judge grades DarkBench items only; leave it out for this dataset", USAGE_ERROR)
     if min_rounds is not None and min_rounds > max_rounds:
         fail(f"--min-rounds {min_rounds} is above --max-rounds {max_rounds}", USAGE_ERROR)
     try:
@@ -272,6 +270,11 @@ def bench(
                 retry_errors=retry_errors,
             )
             grader = _judge(judge, opened.agents, console)
+            if grader is not None and not graded:
+                # Still pinned with the run, so a run started with it resumes with it.
+                console.print(
+                    "[yellow]warning:[/] --judge grades DarkBench items only; unused here"
+                )
             bars = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -315,6 +318,13 @@ def report(
             "needed for a user file, whose rows record only its name."
         ),
     ] = None,
+    data_path: Annotated[
+        Path | None,
+        typer.Option(help="With --rescore: the copy of a named set the run read (as in bench)."),
+    ] = None,
+    sha256: Annotated[
+        str | None, typer.Option(help="With --rescore: the checksum the run accepted for it.")
+    ] = None,
 ) -> None:
     """Rebuild report.md, summary.json and the plots of a run, finished or not (no model call).
 
@@ -323,12 +333,12 @@ def report(
     from nsed_graph.bench.rescore import rescore_run
     from nsed_graph.bench.runner import report_run
 
-    if dataset and not rescore:
-        fail("--dataset is only read with --rescore", USAGE_ERROR)
+    if (dataset or data_path or sha256) and not rescore:
+        fail("--dataset, --data-path and --sha256 are only read with --rescore", USAGE_ERROR)
     console = Console()
     try:
         if rescore:
-            changed = rescore_run(out, dataset)
+            changed = rescore_run(out, dataset, data_path=data_path, sha256=sha256)
             console.print(
                 f"rescored {out}: {len(changed)} rows changed", markup=False, soft_wrap=True
             )

@@ -90,6 +90,8 @@ def extract_answer(text: str, answer_format: AnswerFormat) -> str | None:
 
 
 def _extract_from(source: str, answer_format: AnswerFormat, *, whole_reply: bool) -> str | None:
+    if answer_format in ("number", "integer", "latex"):  # a Unicode minus is a minus
+        source = source.replace("\u2212", "-")
     boxed = boxed_contents(source)
     if answer_format in ("number", "integer"):
         region = boxed[-1] if boxed else source
@@ -150,7 +152,7 @@ def normalize_answer(answer: str, answer_format: AnswerFormat) -> str | None:
 
 
 def _normalize_number(text: str) -> str | None:
-    match = _NUMBER.search(text.replace("$", "").replace(" ", ""))
+    match = _NUMBER.search(text.replace("$", "").replace(" ", "").replace("\u2212", "-"))
     if not match:
         return None
     raw = match.group(0).replace(",", "")
