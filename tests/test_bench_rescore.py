@@ -55,6 +55,7 @@ def scored(out: Path) -> dict[tuple[str, str], Any]:
 
 def test_rescoring_restores_the_checkers_verdicts_and_nothing_else(tmp_path: Path) -> None:
     out, data = finished_run(tmp_path)
+    untouched_order = list(read_rows(out / ROWS_FILE).values())
     untouched = {
         key: {k: v for k, v in row.items() if k not in ("correct", "round_correct", "solo")}
         for key, row in read_rows(out / ROWS_FILE).items()
@@ -74,6 +75,9 @@ def test_rescoring_restores_the_checkers_verdicts_and_nothing_else(tmp_path: Pat
         for key, row in read_rows(out / ROWS_FILE).items()
     } == untouched
     assert rescore_run(out, [str(data)]) == []  # a second pass finds nothing to change
+    assert [list(row) for row in read_rows(out / ROWS_FILE).values()] == [
+        list(row) for row in untouched_order
+    ]  # fields stay where they were, so a rescored file differs only in its verdicts
 
 
 def test_a_user_file_must_be_named_again(tmp_path: Path) -> None:

@@ -110,9 +110,10 @@ def rescore_run(
         if needs_judge(item) or row.get("answer") == WITHHELD:
             continue
         scored = verdicts(item, row, timeout_s)
-        # Every scored field is replaced: a failed check must not leave old round verdicts.
-        kept = {k: v for k, v in row.items() if k not in SCORED_KEYS}
-        new: Row = kept | (scored if item.publishable else withhold_text(scored))
+        scored = scored if item.publishable else withhold_text(scored)
+        # Every scored field is replaced (a failed check must not leave old round verdicts),
+        # in place, so a rescored file differs from the old one only where verdicts do.
+        new: Row = {k: v for k, v in (row | scored).items() if k in scored or k not in SCORED_KEYS}
         before = {k: row.get(k) for k in SCORED_KEYS if k in row or k in new}
         after = {k: new.get(k) for k in before}
         if before != after:
