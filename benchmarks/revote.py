@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nsed_graph.bench.checkers import check
 from nsed_graph.bench.datasets import BenchItem
 from nsed_graph.bench.rescore import run_items
-from nsed_graph.bench.runner import ROWS_FILE, read_rows
+from nsed_graph.bench.runner import ROWS_FILE, pinned_settings, read_rows, read_run
 from nsed_graph.config import Aggregation, Calibration
 from nsed_graph.protocol.voting import tally
 
@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     if not rows:
         raise SystemExit(f"{args.run_dir}: no finished `{args.method}` rows with a run record")
     try:
-        items = run_items(args.run_dir, rows, args.dataset)
+        seed = pinned_settings(read_run(args.run_dir)).nsed.seed
+        items = run_items(rows, args.dataset, seed=seed)
     except ValueError as error:
         raise SystemExit(str(error)) from None
     outcomes = revote(rows, items)

@@ -17,7 +17,14 @@ from typing import Any
 
 from nsed_graph.bench.darkbench import needs_judge
 from nsed_graph.bench.datasets import BenchItem, DatasetError, load_dataset
-from nsed_graph.bench.runner import ROWS_FILE, Row, pinned_settings, read_rows, verdicts
+from nsed_graph.bench.runner import (
+    ROWS_FILE,
+    Row,
+    pinned_settings,
+    read_rows,
+    read_run,
+    verdicts,
+)
 from nsed_graph.bench.withhold import WITHHELD, withhold_text
 from nsed_graph.files import write_text_atomically
 
@@ -35,14 +42,14 @@ class Rescored:
 
 
 def run_items(
-    out_dir: Path,
     rows: Sequence[Mapping[str, Any]],
     datasets: Sequence[str] | None = None,
     *,
+    seed: int,
     data_path: str | Path | None = None,
     sha256: str | None = None,
 ) -> dict[str, BenchItem]:
-    """The items a run's ``rows`` were scored on, by id.
+    """The items a run's ``rows`` were scored on, by id, loaded with the run's ``seed``.
 
     Rows name their dataset; a user file is named by its stem only, so it must be given again
     as ``datasets`` (names or paths), and a named set read from the user's own copy needs that
@@ -50,7 +57,6 @@ def run_items(
     ``ValueError`` naming the fix when a set cannot be loaded, lacks an item the rows hold, or
     holds an item that differs from the one a row was scored against.
     """
-    seed = pinned_settings(out_dir).nsed.seed
     sources = list(datasets or sorted({str(row["dataset"]) for row in rows}))
     try:
         items = {
@@ -99,17 +105,19 @@ def rescore_run(
     the rescore would be lost.
     """
     out = Path(out_dir)
-    timeout_s = pinned_settings(out).check_timeout_s
+    settings = pinned_settings(read_run(out))
     rows = read_rows(out / ROWS_FILE)
     if not rows:
         raise ValueError(f"{out}: no rows in {ROWS_FILE} to rescore")
-    items = run_items(out, list(rows.values()), datasets, data_path=data_path, sha256=sha256)
+    items = run_items(
+        list(rows.values()), datasets, seed=settings.nsed.seed, data_path=data_path, sha256=sha256
+    )
     changed: list[Rescored] = []
     for key, row in rows.items():
         item = items[str(row["item"])]
         if needs_judge(item) or row.get("answer") == WITHHELD:
             continue
-        scored = verdicts(item, row, timeout_s)
+        scored = verdicts(item, row, settings.check_timeout_s)
         scored = scored if item.publishable else withhold_text(scored)
         # Every scored field is replaced (a failed check must not leave old round verdicts),
         # in place, so a rescored file differs from the old one only where verdicts do.

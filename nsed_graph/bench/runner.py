@@ -176,15 +176,23 @@ def _pinned_sampling(out_dir: Path, fresh: Callable[[], dict[str, Any]]) -> dict
     """How the sampling methods are sized and whom self-consistency samples, fixed by the
     first session that needed it: a run extended to more items later keeps one sizing and
     one agent per method, instead of re-deciding both from whatever was finished by then."""
-    path = out_dir / RUN_FILE
-    pinned = json.loads(path.read_text(encoding="utf-8"))
+    pinned = read_run(out_dir)
     if not pinned.get(SAMPLING_KEY):
-        # A run begun by a version that did not pin this has it in its last summary.
-        summary = out_dir / SUMMARY_FILE
-        earlier = json.loads(summary.read_text(encoding="utf-8")) if summary.exists() else {}
-        pinned[SAMPLING_KEY] = earlier.get(SAMPLING_KEY) or fresh()
-        write_text_atomically(path, json.dumps(pinned, indent=2) + "\n")
+        pinned[SAMPLING_KEY] = _kept_sampling(out_dir, pinned) or fresh()
+        write_text_atomically(out_dir / RUN_FILE, json.dumps(pinned, indent=2) + "\n")
     return dict(pinned[SAMPLING_KEY])
+
+
+def _kept_sampling(out_dir: Path, pinned: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The sampling note ``run.json`` pinned; a run begun by a version that did not pin it
+    has it only in its last summary."""
+    if pinned.get(SAMPLING_KEY):
+        return dict(pinned[SAMPLING_KEY])
+    summary = out_dir / SUMMARY_FILE
+    if not summary.exists():
+        return None
+    kept = json.loads(summary.read_text(encoding="utf-8")).get(SAMPLING_KEY)
+    return dict(kept) if kept else None
 
 
 def _expand(specs: Iterable[MethodSpec | str], agents: Sequence[Agent]) -> list[MethodSpec]:
@@ -510,13 +518,17 @@ async def arun_benchmark(
     return {**summary, "files": {name: path.name for name, path in paths.items()}}
 
 
-def pinned_settings(out_dir: Path) -> BenchSettings:
-    """The settings of the run in ``out_dir``, from ``run.json`` (which stores only those
-    that differ from the defaults)."""
+def read_run(out_dir: Path) -> dict[str, Any]:
+    """What ``run.json`` pins for the run in ``out_dir``; ``ValueError`` if there is none."""
     path = out_dir / RUN_FILE
     if not path.is_file():
         raise ValueError(f"{out_dir}: no benchmark run here (no {RUN_FILE})")
-    pinned = json.loads(path.read_text(encoding="utf-8"))
+    pinned: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return pinned
+
+
+def pinned_settings(pinned: Mapping[str, Any]) -> BenchSettings:
+    """The settings ``run.json`` pinned (it stores only those that differ from the defaults)."""
     return BenchSettings.model_validate(pinned.get("settings") or {})
 
 
@@ -527,8 +539,8 @@ def report_run(out_dir: str | Path) -> dict[str, Any]:
     compares like with like; the report says how many items that leaves.
     """
     out = Path(out_dir)
-    settings = pinned_settings(out)
-    pinned = json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
+    pinned = read_run(out)
+    settings = pinned_settings(pinned)
     rows = list(read_rows(out / ROWS_FILE).values())
     labels = list(dict.fromkeys(row["method"] for row in rows))
     done = [{row["item"] for row in rows if row["method"] == label} for label in labels]
@@ -543,12 +555,7 @@ def report_run(out_dir: str | Path) -> dict[str, Any]:
             "compared_items": len(common),
         },
     }
-    # run.json keeps how the sampling methods were sized; a run pinned before it did has the
-    # note only in its last summary.
-    sampling = pinned.get(SAMPLING_KEY)
-    previous = out / SUMMARY_FILE
-    if not sampling and previous.exists():
-        sampling = json.loads(previous.read_text(encoding="utf-8")).get("sampling")
+    sampling = _kept_sampling(out, pinned)
     if sampling:
         meta["sampling"] = sampling
         meta["sizing"] = _describe_sizing(sampling, settings.max_samples)
