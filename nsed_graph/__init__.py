@@ -1,8 +1,16 @@
-"""nsed-graph: N-Way Self-Evaluating Deliberation (arXiv 2601.16863) as a LangGraph subgraph."""
+"""nsed-graph: N-Way Self-Evaluating Deliberation (arXiv 2601.16863) as a LangGraph subgraph.
+
+The public surface: the names below, and the modules ``nsed_graph.records`` (the plain records a
+run keeps), ``nsed_graph.calls`` (the model-call runner: deadlines, retries, accounting),
+``nsed_graph.accounting`` (usage totals), ``nsed_graph.protocol`` (the pure core) and
+``nsed_graph.testing`` (scripted chat models). Everything else is internal.
+"""
 
 from nsed_graph.agents import Agent
 from nsed_graph.config import Budget, FatigueParams, NSEDConfig, RoleSpec
 from nsed_graph.graph import build_nsed_graph, create_nsed_graph, recursion_limit_for
+from nsed_graph.prompts import propose_messages
+from nsed_graph.seats import apropose_once, propose_once
 from nsed_graph.state import NSEDInput, NSEDOutput, NSEDState
 
 __all__ = [
@@ -14,7 +22,10 @@ __all__ = [
     "NSEDOutput",
     "NSEDState",
     "RoleSpec",
+    "apropose_once",
     "build_nsed_graph",
     "create_nsed_graph",
+    "propose_messages",
+    "propose_once",
     "recursion_limit_for",
 ]

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from nsed_graph.protocol.voting import sign_agreement
-from nsed_graph.state import CallRecord
+from nsed_graph.records import CallRecord
 
 _FIELDS = ("calls", "failed_calls", "input_tokens", "output_tokens", "total_tokens", "latency_s")
 

@@ -6,6 +6,9 @@ Two small drivers perform them: one with ``ainvoke`` for ``graph.ainvoke``/``ast
 ``invoke`` for ``graph.invoke``/``stream``. Async clients are bound to the event loop that made
 them, so the sync path must not borrow the async one; this split keeps both real and shares
 everything else.
+
+This module is public: the benchmark harness (and a user's own baseline) runs its calls through
+it, so every request is timed, retried, recorded and charged exactly as a seat's are.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from pydantic import BaseModel
 
 from nsed_graph.agents import Agent
 from nsed_graph.config import NSEDConfig
+from nsed_graph.records import CallRecord, FailureKind, FailureRecord, Phase
 from nsed_graph.redaction import scrub
-from nsed_graph.state import CallRecord, FailureKind, FailureRecord, Phase
 
 T = TypeVar("T")
 
@@ -275,3 +278,20 @@ async def adrive(job: Job[T], agent: Agent, config: NSEDConfig) -> T:
             requests = job.send(list(await asyncio.gather(*(attempt(r) for r in requests))))
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
+
+
+__all__ = [
+    "CallFailure",
+    "CallLog",
+    "Job",
+    "Outcome",
+    "Purpose",
+    "Reply",
+    "Request",
+    "adrive",
+    "call_all",
+    "call_one",
+    "drive",
+    "interpret",
+    "runnable_for",
+]

@@ -11,7 +11,7 @@ from typing import Any, Literal, TypedDict
 
 from langgraph.config import get_stream_writer
 
-from nsed_graph.state import Seat
+from nsed_graph.records import Seat
 
 
 class RoundStarted(TypedDict):

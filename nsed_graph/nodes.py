@@ -31,19 +31,9 @@ from nsed_graph.protocol.gate import MemoryItem, gate, truncate_tokens
 from nsed_graph.protocol.masking import redact
 from nsed_graph.protocol.stopping import RoundOutcome, Spent, best_round, stop_reason
 from nsed_graph.protocol.voting import Tally, reliability_from_history, tally
+from nsed_graph.records import Phase, Proposal, Review, RoundRecord, Seat, Winner
 from nsed_graph.seats import compress_job, propose_job, review_job
-from nsed_graph.state import (
-    CompressTask,
-    NSEDState,
-    Phase,
-    Proposal,
-    ProposeTask,
-    Review,
-    ReviewTask,
-    RoundRecord,
-    Seat,
-    Winner,
-)
+from nsed_graph.state import CompressTask, NSEDState, ProposeTask, ReviewTask
 
 SeatTask = TypeVar("SeatTask", ProposeTask, ReviewTask, CompressTask)
 Result = TypeVar("Result", Proposal, Review, str | None)
@@ -276,7 +266,7 @@ class Nodes:
             "conviction": result.conviction,
             "brief": "",
             "failures": [],
-            "usage": {},
+            "usage": {"agents": {}, "total": summarize_usage([])["total"]},
             "wall_s": 0.0,
         }
 

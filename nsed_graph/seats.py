@@ -31,8 +31,9 @@ from nsed_graph.prompts import (
 from nsed_graph.protocol.answers import extract_answer, marked_answer, normalize_answer
 from nsed_graph.protocol.gate import truncate_tokens
 from nsed_graph.protocol.masking import assign_labels
+from nsed_graph.records import Proposal, Review, Score
 from nsed_graph.schemas import answer_schema, batch_review_schema, score_schema, scores_by_label
-from nsed_graph.state import CompressTask, Proposal, ProposeTask, Review, ReviewTask, Score
+from nsed_graph.state import CompressTask, ProposeTask, ReviewTask
 
 PeerText = Callable[[Proposal], str]
 """How a proposal is shown to another seat: masked, redacted and cut to budget."""

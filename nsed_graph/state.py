@@ -8,98 +8,21 @@ traced in LangSmith and saved as an audit trail. The per-round accumulators (``p
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, NotRequired, TypedDict
+from typing import Annotated, Any, NotRequired, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
-from nsed_graph.config import SeatRole
 from nsed_graph.protocol.gate import MemoryItem
-
-Phase = Literal["propose", "review", "compress"]
-FailureKind = Literal["timeout", "error", "empty", "unparseable"]
-
-
-class Seat(TypedDict):
-    agent: str
-    role: SeatRole
-
-
-class CallRecord(TypedDict):
-    round: int
-    agent: str
-    phase: Phase
-    purpose: str
-    attempt: int
-    ok: bool
-    latency_s: float
-    input_tokens: int
-    output_tokens: int
-    cost: float
-    error: str | None
-
-
-class FailureRecord(TypedDict):
-    """A seat that stayed unusable for one phase of one round, after its retries."""
-
-    round: int
-    agent: str
-    phase: Phase
-    kind: FailureKind
-    message: str
-
-
-class Proposal(TypedDict):
-    round: int
-    agent: str
-    ok: bool
-    answer: str | None
-    text: str
-    answer_source: Literal["marker", "fallback", "extract_call", "none"]
-
-
-class Score(TypedDict):
-    label: str
-    weight: float
-    critique: str
-
-
-class Review(TypedDict):
-    """One reviewer's scores, keyed by candidate agent id, with the label it saw."""
-
-    round: int
-    reviewer: str
-    ok: bool
-    scores: dict[str, Score]
-
-
-class Winner(TypedDict):
-    agent: str
-    round: int
-    answer: str | None
-    text: str
-    support: float
-
-
-class RoundRecord(TypedDict):
-    """Everything one round did, enough for a reader to recompute its vote by hand."""
-
-    round: int
-    seats: list[Seat]
-    proposals: list[Proposal]
-    reviews: list[Review]
-    raw_weights: dict[str, dict[str, float]]
-    calibrated: dict[str, dict[str, float]]
-    credits: dict[str, dict[str, float]]
-    votes: dict[str, dict[str, float]]
-    supports: dict[str, float]
-    cluster_supports: dict[str, float]
-    winner: Winner | None
-    conviction: float
-    brief: str
-    failures: list[FailureRecord]
-    usage: dict[str, Any]
-    wall_s: float
+from nsed_graph.records import (
+    CallRecord,
+    FailureRecord,
+    Proposal,
+    Review,
+    RoundRecord,
+    Seat,
+    Winner,
+)
 
 
 def merge_rounds(left: list[Any] | None, right: list[Any] | None) -> list[Any]:

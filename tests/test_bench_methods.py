@@ -23,7 +23,7 @@ from nsed_graph.bench.methods import (
     run_self_consistency,
     run_single,
 )
-from nsed_graph.state import Proposal
+from nsed_graph.records import Proposal
 from nsed_graph.testing import ScriptedCall, ScriptedChatModel, constant_judge
 
 TASK = "What is 6 x 7?"

@@ -24,8 +24,8 @@ from nsed_graph.bench.datasets import BenchItem
 from nsed_graph.calls import CallLog, Reply, Request, adrive, call_one
 from nsed_graph.config import NSEDConfig
 from nsed_graph.protocol.masking import fence
+from nsed_graph.records import CallRecord
 from nsed_graph.schemas import cut_to
-from nsed_graph.state import CallRecord
 
 REASONING_MAX_CHARS = 600
 

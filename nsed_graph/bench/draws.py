@@ -27,8 +27,8 @@ from nsed_graph.agents import Agent
 from nsed_graph.calls import CallLog
 from nsed_graph.config import NSEDConfig
 from nsed_graph.prompts import propose_messages
+from nsed_graph.records import CallRecord, Proposal
 from nsed_graph.seats import apropose_once
-from nsed_graph.state import CallRecord, Proposal
 
 Answered = tuple[Proposal, CallLog]
 Propose = Callable[[Agent, str, NSEDConfig], Awaitable[Answered]]

@@ -35,8 +35,8 @@ from nsed_graph.calls import CallLog
 from nsed_graph.config import NSEDConfig
 from nsed_graph.graph import create_nsed_graph
 from nsed_graph.protocol.masking import fence, label
+from nsed_graph.records import CallRecord, Proposal
 from nsed_graph.seats import apropose_once
-from nsed_graph.state import CallRecord, Proposal
 
 MethodKind = Literal["single", "self-consistency", "majority", "moa", "nsed"]
 METHOD_KINDS: tuple[MethodKind, ...] = get_args(MethodKind)
