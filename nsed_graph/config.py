@@ -1,7 +1,7 @@
 """Every knob of the protocol, validated once, frozen for the run.
 
 Defaults follow the paper (arXiv 2601.16863) where it is explicit; the choices it leaves open
-are marked [ours] in ``PROTOCOL.md`` and are options here, never constants in the code.
+are marked [ours] in ``docs/protocol.md`` and are options here, never constants in the code.
 """
 
 from __future__ import annotations
@@ -10,40 +10,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from nsed_graph.protocol.stopping import FatigueParams, StopRule
+from nsed_graph.records import SeatRole
+
 AnswerFormat = Literal["number", "integer", "choice", "latex", "code", "text"]
 Aggregation = Literal["quadratic", "linear", "majority"]
 Calibration = Literal["none", "center", "zscore"]
 ReviewerWeighting = Literal["none", "reliability"]
 ReviewMode = Literal["batch", "single"]
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
-SeatRole = Literal["proposer_reviewer", "proposer", "reviewer", "compressor"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
-
-
-class FatigueParams(BaseModel):
-    """Parameters of the efficiency-fatigue model U(t) (PROTOCOL.md, "Stop", rule 3).
-
-    ``U(t) = 1 - (1 - p_g) exp(-L (p_v - p_g) t) - beta t^2``: p_g is an agent's accuracy alone,
-    p_v the reviewers' accuracy at telling right from wrong, L the rate of signal extraction and
-    beta the context fatigue. Configure them, or fit them with the benchmark harness.
-    """
-
-    model_config = _FROZEN
-
-    p_g: float = Field(ge=0.0, le=1.0)
-    p_v: float = Field(ge=0.0, le=1.0)
-    L: float = Field(gt=0.0)
-    beta: float = Field(gt=0.0)
-
-    @model_validator(mode="after")
-    def _check_order(self) -> FatigueParams:
-        if self.p_v <= self.p_g:
-            raise ValueError(
-                "fatigue: p_v must exceed p_g (review must be better than guessing for "
-                "deliberation to help); without that, leave fatigue unset"
-            )
-        return self
 
 
 class Budget(BaseModel):
@@ -216,6 +193,19 @@ class NSEDConfig(BaseModel):
         both = capacity("proposer_reviewer")
         return both + capacity("proposer") >= 2 and both + capacity("reviewer") >= 1
 
+    def stop_rule(self) -> StopRule:
+        """The settings the stopping rule reads (``protocol.stopping.stop_reason``)."""
+        return StopRule(
+            max_rounds=self.max_rounds,
+            min_rounds=self.min_rounds,
+            patience=self.patience,
+            convergence_threshold=self.convergence_threshold,
+            fatigue=self.fatigue,
+            max_total_tokens=self.max_total_tokens,
+            max_total_cost=self.max_total_cost,
+            max_seconds=self.max_seconds,
+        )
+
     @model_validator(mode="after")
     def _check_broker(self) -> NSEDConfig:
         roles = self.roles or {}
@@ -251,3 +241,19 @@ class NSEDConfig(BaseModel):
                 f"(got {self.answer_max_chars})"
             )
         return self
+
+
+__all__ = [
+    "Aggregation",
+    "AnswerFormat",
+    "Budget",
+    "Calibration",
+    "FatigueParams",
+    "NSEDConfig",
+    "ReviewMode",
+    "ReviewerWeighting",
+    "RoleSpec",
+    "SeatRole",
+    "StopRule",
+    "StructuredMethod",
+]

@@ -347,7 +347,7 @@ class Nodes:
             seconds=time.time() - state.get("started_at", time.time()),
         )
         error = state.get("error")
-        reason = "failed" if error else stop_reason(outcomes, self.config, spent)
+        reason = "failed" if error else stop_reason(outcomes, self.config.stop_rule(), spent)
         telemetry = self._learn(state)
         update: dict[str, Any] = {"usage": usage, "telemetry": telemetry}
         if rounds and rounds[-1]["round"] == state["round"]:  # the round's full accounts

@@ -20,8 +20,7 @@ from typing import Literal
 
 from typing_extensions import TypedDict
 
-from nsed_graph.config import SeatRole
-
+SeatRole = Literal["proposer_reviewer", "proposer", "reviewer", "compressor"]
 Phase = Literal["propose", "review", "compress"]
 FailureKind = Literal["timeout", "error", "empty", "unparseable"]
 
@@ -242,6 +241,7 @@ __all__ = [
     "RoundRecord",
     "Score",
     "Seat",
+    "SeatRole",
     "SolverRecord",
     "Telemetry",
     "Usage",

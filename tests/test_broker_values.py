@@ -13,9 +13,9 @@ from nsed_graph.broker.values import (
     quality,
     reliability,
     seat_value,
-    shrink,
 )
 from nsed_graph.config import NSEDConfig
+from nsed_graph.protocol.estimates import shrink
 
 KNOBS = ValueKnobs(
     prior_strength=4.0, win_rate_weight=0.25, failure_penalty=0.5, latency_penalty_per_s=0.001

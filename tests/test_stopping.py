@@ -47,14 +47,16 @@ def outcome(t: int, answer: str | None, support: float = 0.5, conviction: float 
 
 def test_rules_in_order() -> None:
     config = NSEDConfig(max_rounds=5, min_rounds=2, patience=2, convergence_threshold=0.6)
-    assert stop_reason([], config, Spent()) is None
-    assert stop_reason([outcome(1, "4")], config, Spent()) is None
-    assert stop_reason([outcome(1, "4"), outcome(2, "4")], config, Spent()) == "converged"
+    assert stop_reason([], config.stop_rule(), Spent()) is None
+    assert stop_reason([outcome(1, "4")], config.stop_rule(), Spent()) is None
+    assert (
+        stop_reason([outcome(1, "4"), outcome(2, "4")], config.stop_rule(), Spent()) == "converged"
+    )
     weak = [outcome(1, "4", conviction=0.3), outcome(2, "4", conviction=0.3)]
-    assert stop_reason(weak, config, Spent()) is None
+    assert stop_reason(weak, config.stop_rule(), Spent()) is None
     changed = [outcome(1, "3"), outcome(2, "4")]
-    assert stop_reason(changed, config, Spent()) is None
-    assert stop_reason([*changed, outcome(5, "5")], config, Spent()) == "max_rounds"
+    assert stop_reason(changed, config.stop_rule(), Spent()) is None
+    assert stop_reason([*changed, outcome(5, "5")], config.stop_rule(), Spent()) == "max_rounds"
 
 
 def test_fatigue_and_budgets() -> None:
@@ -62,13 +64,13 @@ def test_fatigue_and_budgets() -> None:
     t_stop = round(optimal_rounds(params))
     config = NSEDConfig(max_rounds=50, fatigue=params, convergence_threshold=1.0)
     history = [outcome(t, str(t)) for t in range(1, t_stop + 1)]
-    assert stop_reason(history[:-1], config, Spent()) is None
-    assert stop_reason(history, config, Spent()) == "fatigue_optimum"
+    assert stop_reason(history[:-1], config.stop_rule(), Spent()) is None
+    assert stop_reason(history, config.stop_rule(), Spent()) == "fatigue_optimum"
     budget = NSEDConfig(max_total_tokens=100, max_total_cost=1.0, max_seconds=10)
     one = [outcome(1, "x")]
-    assert stop_reason(one, budget, Spent(tokens=100)) == "token_budget"
-    assert stop_reason(one, budget, Spent(cost=1.5)) == "cost_budget"
-    assert stop_reason(one, budget, Spent(seconds=11)) == "time_budget"
+    assert stop_reason(one, budget.stop_rule(), Spent(tokens=100)) == "token_budget"
+    assert stop_reason(one, budget.stop_rule(), Spent(cost=1.5)) == "cost_budget"
+    assert stop_reason(one, budget.stop_rule(), Spent(seconds=11)) == "time_budget"
 
 
 def test_best_round_is_not_necessarily_the_last() -> None:

@@ -32,6 +32,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nsed_graph.protocol.estimates import shrink
+
 if TYPE_CHECKING:
     from nsed_graph.config import NSEDConfig, SeatRole
 
@@ -53,13 +55,6 @@ class ValueKnobs:
             failure_penalty=config.failure_penalty,
             latency_penalty_per_s=config.latency_penalty_per_s,
         )
-
-
-def shrink(prior: float, strength: float, observed: float, count: float) -> float:
-    """Bayesian shrinkage: the prior is worth ``strength`` observations of the same kind."""
-    if strength + count == 0:
-        return prior
-    return (strength * prior + count * observed) / (strength + count)
 
 
 def quality(prior: float, record: Mapping[str, Any] | None, knobs: ValueKnobs) -> float:

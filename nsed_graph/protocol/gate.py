@@ -1,10 +1,10 @@
 """The forget gate: a consensus state of fixed size however many rounds run.
 
-``h_{t+1} = gate_gamma(h_t) (+) vote_t`` (PROTOCOL.md, "5. Forget gate"). The top ``keep_top_k``
-proposals of a round enter with weight 1 and their reasoning cut to a budget; an item of age a
-keeps weight ``gamma ** a`` and leaves once that falls under the floor; the rendered brief is cut
-to ``state_token_budget`` tokens, lowest weight first. This is what keeps the prompt of round 10
-no larger than the prompt of round 2, which the paper calls refinement without memory growth.
+``h_{t+1} = gate_gamma(h_t) (+) vote_t`` (docs/protocol.md, "5. Forget gate"). The top
+``keep_top_k`` proposals of a round enter with weight 1 and their reasoning cut to a budget; an item
+of age a keeps weight ``gamma ** a`` and leaves once that falls under the floor; the rendered brief
+is cut to ``state_token_budget`` tokens, lowest weight first. This is what keeps the prompt of round
+10 no larger than the prompt of round 2, which the paper calls refinement without memory growth.
 
 Tokens are estimated as characters / 4: no tokenizer is shared by every model at the table, and
 a bound only needs to be conservative and stable.
@@ -13,8 +13,10 @@ a bound only needs to be conservative and stable.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypedDict
+
+from nsed_graph.records import Proposal
 
 CHARS_PER_TOKEN = 4
 _ELLIPSIS = " [...]"
@@ -100,3 +102,25 @@ def render_brief(items: Sequence[MemoryItem]) -> str:
             f"reasoning: {item['reasoning']}"
         )
     return "\n\n".join(lines)
+
+
+def memory_entries(
+    round_number: int,
+    proposals: Sequence[Proposal],
+    supports: Mapping[str, float],
+    view: Callable[[Proposal], str],
+) -> list[MemoryItem]:
+    """The round's usable, scored proposals as they enter the gate, each shown through
+    ``view`` (the masked peer view), so the memory holds nothing a peer may not see."""
+    return [
+        {
+            "round": round_number,
+            "agent": p["agent"],
+            "answer": p["answer"] or "",
+            "reasoning": view(p),
+            "support": supports[p["agent"]],
+            "weight": 1.0,
+        }
+        for p in proposals
+        if p["ok"] and p["agent"] in supports
+    ]

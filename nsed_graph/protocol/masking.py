@@ -1,4 +1,4 @@
-"""Identity masking and fencing of peer text (PROTOCOL.md, "3. Review").
+"""Identity masking and fencing of peer text (docs/protocol.md, "3. Review").
 
 Each reviewer sees the other proposals under opaque labels in its own seeded random order, so a
 reviewer cannot favour a model it recognises (the sycophancy the paper measures on DarkBench)
@@ -12,6 +12,9 @@ import random
 import re
 import string
 from collections.abc import Iterable, Sequence
+
+from nsed_graph.protocol.gate import truncate_tokens
+from nsed_graph.records import Proposal, Review
 
 FENCE_OPEN = "<<<{kind} {label}>>>"
 FENCE_CLOSE = "<<<END {kind} {label}>>>"
@@ -69,3 +72,33 @@ def fence(label_text: str, body: str, *, kind: str = "CANDIDATE") -> str:
     escaped = _FENCE_LIKE.sub(lambda m: "‹‹‹" if m.group(0) == "<<<" else "›››", body)
     opening = FENCE_OPEN.format(kind=kind, label=label_text)
     return f"{opening}\n{escaped}\n{FENCE_CLOSE.format(kind=kind, label=label_text)}"
+
+
+MIN_NAME_LENGTH = 3
+"""Shorter names would redact ordinary words."""
+
+
+def identity_names(names: Iterable[str]) -> list[str]:
+    """The names that could reveal who wrote a text (agent ids, families, model names), as
+    ``redact`` takes them: unique, and long enough not to be ordinary words."""
+    return sorted({n for n in names if len(n) >= MIN_NAME_LENGTH})
+
+
+def peer_view(proposal: Proposal, *, budget: int, names: Sequence[str]) -> str:
+    """A proposal as another seat sees it: the answer first, the work cut to ``budget`` tokens,
+    every identity redacted."""
+    work = truncate_tokens(proposal["text"], budget)
+    return redact(f"Final answer: {proposal['answer']}\n\nWork:\n{work}", names)
+
+
+def critiques_received(
+    reviews: Sequence[Review], agent: str, *, names: Sequence[str], limit: int
+) -> list[str]:
+    """What ``agent``'s proposal was told in the reviews of a round: the weight and the
+    critique, redacted, at most ``limit`` of them."""
+    found = [
+        f"({s['weight']:+.0f}) {redact(s['critique'], names)}"
+        for r in reviews
+        if (s := r["scores"].get(agent)) is not None
+    ]
+    return found[:limit]

@@ -1,4 +1,4 @@
-"""When to stop, and which round's answer to return (PROTOCOL.md, "6. Stop").
+"""When to stop, and which round's answer to return (docs/protocol.md, "6. Stop").
 
 Rules, checked after every vote in this order: the round cap; convergence with patience; the
 efficiency-fatigue optimum T_opt; a spent budget. The answer comes from the round whose winner
@@ -11,9 +11,50 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nsed_graph.config import FatigueParams, NSEDConfig
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from nsed_graph.records import RoundRecord, Winner
 
 _W_BRANCH_POINT = -1.0 / math.e
+
+
+class FatigueParams(BaseModel):
+    """Parameters of the efficiency-fatigue model U(t) (docs/protocol.md, "6. Stop", rule 3).
+
+    ``U(t) = 1 - (1 - p_g) exp(-L (p_v - p_g) t) - beta t^2``: p_g is an agent's accuracy alone,
+    p_v the reviewers' accuracy at telling right from wrong, L the rate of signal extraction and
+    beta the context fatigue. Configure them, or fit them with the benchmark harness.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    p_g: float = Field(ge=0.0, le=1.0)
+    p_v: float = Field(ge=0.0, le=1.0)
+    L: float = Field(gt=0.0)
+    beta: float = Field(gt=0.0)
+
+    @model_validator(mode="after")
+    def _check_order(self) -> FatigueParams:
+        if self.p_v <= self.p_g:
+            raise ValueError(
+                "fatigue: p_v must exceed p_g (review must be better than guessing for "
+                "deliberation to help); without that, leave fatigue unset"
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """The stopping rule's settings (``NSEDConfig.stop_rule()`` gives the configured ones)."""
+
+    max_rounds: int
+    min_rounds: int
+    patience: int
+    convergence_threshold: float
+    fatigue: FatigueParams | None = None
+    max_total_tokens: int | None = None
+    max_total_cost: float | None = None
+    max_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +117,7 @@ def optimal_rounds(params: FatigueParams) -> float:
     return lambert_w0(k * k * (1.0 - params.p_g) / (2.0 * params.beta)) / k
 
 
-def stop_reason(history: Sequence[RoundOutcome], config: NSEDConfig, spent: Spent) -> str | None:
+def stop_reason(history: Sequence[RoundOutcome], config: StopRule, spent: Spent) -> str | None:
     """Why the run should stop after the last round of ``history``, or None to go on."""
     if not history:
         return None
@@ -90,7 +131,7 @@ def stop_reason(history: Sequence[RoundOutcome], config: NSEDConfig, spent: Spen
     return _budget_spent(config, spent)
 
 
-def _converged(history: Sequence[RoundOutcome], config: NSEDConfig) -> bool:
+def _converged(history: Sequence[RoundOutcome], config: StopRule) -> bool:
     """The winning answer was the same, each time with enough conviction, ``patience`` rounds."""
     recent = history[-config.patience :]
     if len(recent) < config.patience or recent[-1].answer is None:
@@ -101,7 +142,7 @@ def _converged(history: Sequence[RoundOutcome], config: NSEDConfig) -> bool:
     )
 
 
-def _budget_spent(config: NSEDConfig, spent: Spent) -> str | None:
+def _budget_spent(config: StopRule, spent: Spent) -> str | None:
     if config.max_total_tokens is not None and spent.tokens >= config.max_total_tokens:
         return "token_budget"
     if config.max_total_cost is not None and spent.cost >= config.max_total_cost:
@@ -117,3 +158,22 @@ def best_round(history: Sequence[RoundOutcome]) -> RoundOutcome | None:
     if not scored:
         return None
     return max(scored, key=lambda r: (r.support, -r.round))
+
+
+def outcomes(rounds: Sequence[RoundRecord]) -> list[RoundOutcome]:
+    """What the stopping rule reads of each finished round."""
+    return [
+        RoundOutcome(
+            round=r["round"],
+            answer=r["winner"]["answer"] if r["winner"] else None,
+            support=r["winner"]["support"] if r["winner"] else None,
+            conviction=r["conviction"],
+        )
+        for r in rounds
+    ]
+
+
+def final_winner(rounds: Sequence[RoundRecord]) -> Winner | None:
+    """The winning proposal of the best round (``best_round``): what the run answers."""
+    best = best_round(outcomes(rounds))
+    return next((r["winner"] for r in rounds if best and r["round"] == best.round), None)

@@ -17,8 +17,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from nsed_graph.broker.values import shrink
 from nsed_graph.config import Aggregation, Calibration
+from nsed_graph.protocol.estimates import shrink
 
 Weights = Mapping[str, Mapping[str, float]]
 """Raw endorsement weights: reviewer id -> candidate id -> w in [-100, 100]."""

@@ -1,0 +1,68 @@
+"""What goes into a round's vote, and the record it leaves (docs/protocol.md, "4. Vote").
+
+The vote itself is the arithmetic of ``voting.tally``; this module is the protocol around it:
+which reviews count (usable ones only, missing ones left out, never filled in), how proposals
+group into answers for pooling, how much each reviewer is trusted from its history, and the
+plain record of the outcome that the rest of the run reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from nsed_graph.protocol.voting import Tally, reliability_from_history
+from nsed_graph.records import AgentHistory, Proposal, Review, Vote, Winner
+
+
+def review_weights(reviews: Sequence[Review]) -> dict[str, dict[str, float]]:
+    """Reviewer -> candidate -> raw weight, from the usable reviews of the round."""
+    return {
+        review["reviewer"]: {agent: score["weight"] for agent, score in review["scores"].items()}
+        for review in reviews
+        if review["ok"]
+    }
+
+
+def answer_clusters(proposals: Sequence[Proposal]) -> dict[str, str]:
+    """Candidate -> the answer it gave, the key under which equal answers pool their support;
+    a proposal without an answer is a cluster of its own."""
+    return {p["agent"]: p["answer"] or p["agent"] for p in proposals}
+
+
+def reviewer_reliability(
+    telemetry: Mapping[str, AgentHistory], prior_strength: float
+) -> dict[str, float]:
+    """Each reviewer's reliability from the sign agreement its telemetry has accumulated."""
+    return reliability_from_history(
+        {
+            agent: (record["reliability_sum"], record["reliability_rounds"])
+            for agent, record in telemetry.items()
+        },
+        prior_strength,
+    )
+
+
+def vote_record(round_number: int, proposals: Sequence[Proposal], result: Tally) -> Vote:
+    """The vote as plain data: every intermediate a reader needs to recompute it, and the
+    winning proposal (``None`` when no candidate received a vote)."""
+    winner: Winner | None = None
+    if result.winner is not None:
+        chosen = next((p for p in proposals if p["agent"] == result.winner), None)
+        winner = {
+            "agent": result.winner,
+            "round": round_number,
+            "answer": chosen["answer"] if chosen else None,
+            "text": chosen["text"] if chosen else "",
+            "support": result.winner_support,
+        }
+    return {
+        "round": round_number,
+        "raw_weights": result.raw,
+        "calibrated": result.calibrated,
+        "credits": result.credits,
+        "votes": result.votes,
+        "supports": result.supports,
+        "cluster_supports": result.cluster_supports,
+        "winner": winner,
+        "conviction": result.conviction,
+    }
