@@ -23,6 +23,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 unit: $(BIN)/.installed
 	$(BIN)/python -m pytest -m "not local_llm" -q

@@ -7,27 +7,49 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from nsed_graph.protocol.voting import sign_agreement
-from nsed_graph.records import CallRecord
-
-_FIELDS = ("calls", "failed_calls", "input_tokens", "output_tokens", "total_tokens", "latency_s")
+from nsed_graph.records import CallRecord, Usage, UsageTotals
 
 
-def summarize_usage(calls: Iterable[CallRecord]) -> dict[str, Any]:
-    """``{"agents": {id: totals}, "total": totals}``; totals also carry ``cost``."""
-    agents: dict[str, dict[str, float]] = {}
+def summarize_usage(calls: Iterable[CallRecord]) -> Usage:
+    """``{"agents": {id: totals}, "total": totals}``: attempts, failed attempts, tokens, the
+    calls' own seconds (rounded to 0.1 ms once summed) and cost; the total sums the agents'."""
+    by_agent: dict[str, list[CallRecord]] = {}
     for call in calls:
-        row = agents.setdefault(call["agent"], {key: 0 for key in (*_FIELDS, "cost")})
-        row["calls"] += 1
-        row["failed_calls"] += 0 if call["ok"] else 1
-        row["input_tokens"] += call["input_tokens"]
-        row["output_tokens"] += call["output_tokens"]
-        row["total_tokens"] += call["input_tokens"] + call["output_tokens"]
-        row["latency_s"] += call["latency_s"]
-        row["cost"] += call["cost"]
-    total = {key: sum(row[key] for row in agents.values()) for key in (*_FIELDS, "cost")}
-    for row in (*agents.values(), total):
-        row["latency_s"] = round(row["latency_s"], 4)
-    return {"agents": agents, "total": total}
+        by_agent.setdefault(call["agent"], []).append(call)
+    agents = {agent: _totals([_call_totals(c) for c in own]) for agent, own in by_agent.items()}
+    total = _totals(list(agents.values()))
+    return {
+        "agents": {agent: _rounded(row) for agent, row in agents.items()},
+        "total": _rounded(total),
+    }
+
+
+def _call_totals(call: CallRecord) -> UsageTotals:
+    return {
+        "calls": 1,
+        "failed_calls": 0 if call["ok"] else 1,
+        "input_tokens": call["input_tokens"],
+        "output_tokens": call["output_tokens"],
+        "total_tokens": call["input_tokens"] + call["output_tokens"],
+        "latency_s": call["latency_s"],
+        "cost": call["cost"],
+    }
+
+
+def _totals(rows: list[UsageTotals]) -> UsageTotals:
+    return {
+        "calls": sum(r["calls"] for r in rows),
+        "failed_calls": sum(r["failed_calls"] for r in rows),
+        "input_tokens": sum(r["input_tokens"] for r in rows),
+        "output_tokens": sum(r["output_tokens"] for r in rows),
+        "total_tokens": sum(r["total_tokens"] for r in rows),
+        "latency_s": sum(r["latency_s"] for r in rows),
+        "cost": sum(r["cost"] for r in rows),
+    }
+
+
+def _rounded(row: UsageTotals) -> UsageTotals:
+    return {**row, "latency_s": round(row["latency_s"], 4)}
 
 
 def round_observations(
@@ -62,3 +84,6 @@ def round_observations(
             }
         )
     return observations
+
+
+__all__ = ["round_observations", "summarize_usage"]

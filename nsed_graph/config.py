@@ -10,12 +10,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from nsed_graph.protocol.answers import AnswerFormat
 from nsed_graph.protocol.stopping import FatigueParams, StopRule
+from nsed_graph.protocol.voting import Aggregation, Calibration
 from nsed_graph.records import SeatRole
 
-AnswerFormat = Literal["number", "integer", "choice", "latex", "code", "text"]
-Aggregation = Literal["quadratic", "linear", "majority"]
-Calibration = Literal["none", "center", "zscore"]
 ReviewerWeighting = Literal["none", "reliability"]
 ReviewMode = Literal["batch", "single"]
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
@@ -61,7 +60,7 @@ class NSEDConfig(BaseModel):
 
     model_config = _FROZEN
 
-    # --- loop and stopping (PROTOCOL.md, "Stop") ---
+    # --- loop and stopping (docs/protocol.md, "6. Stop") ---
     max_rounds: int = Field(default=7, ge=1, le=100, description="Hard cap on rounds.")
     min_rounds: int = Field(default=2, ge=1, description="Rounds before convergence may stop.")
     patience: int = Field(
@@ -77,7 +76,7 @@ class NSEDConfig(BaseModel):
     max_total_cost: float | None = Field(default=None, gt=0.0)
     max_seconds: float | None = Field(default=None, gt=0.0)
 
-    # --- vote (PROTOCOL.md, "Vote") ---
+    # --- vote (docs/protocol.md, "4. Vote") ---
     aggregation: Aggregation = "quadratic"
     calibration: Calibration = "none"
     answer_pooling: bool = Field(
@@ -88,7 +87,7 @@ class NSEDConfig(BaseModel):
         default=4.0, ge=0.0, description="[ours] Pseudo-rounds that shrink reliability to 1."
     )
 
-    # --- forget gate (PROTOCOL.md, "Forget gate") ---
+    # --- forget gate (docs/protocol.md, "5. Forget gate") ---
     gamma: float = Field(default=0.5, ge=0.0, le=1.0, description="Decay per round of age.")
     decay_floor: float = Field(default=0.2, gt=0.0, le=1.0, description="[ours] Weight floor.")
     keep_top_k: int = Field(default=3, ge=1, description="Proposals kept per round.")
@@ -127,7 +126,7 @@ class NSEDConfig(BaseModel):
     timeout_s: float = Field(default=120.0, gt=0.0, description="Per model call.")
     max_retries: int = Field(default=2, ge=0, le=10, description="Retries after a failed call.")
 
-    # --- broker (PROTOCOL.md, "Broker") ---
+    # --- broker (docs/protocol.md, "1. Broker") ---
     table_size: int | None = Field(
         default=None, ge=2, description="Seats per round; None seats every eligible agent."
     )

@@ -18,6 +18,14 @@ Example (YAML)::
         api_key_env: OPENAI_API_KEY
         prior: 0.8
       - local: qwen2.5-coder-1.5b
+        temperature: 0
+        seed: 0
+
+``temperature``, ``seed``, ``max_tokens``, ``timeout_s`` and ``max_retries`` are settings of
+the agent's client, sent with every call it makes (proposals, reviews, the answer-alone
+re-ask); an agent without them keeps its server's own sampling (llama.cpp: temperature 0.8, a
+random seed). The embedded default sets them explicitly (``LOCAL_TEMPERATURE``,
+``LOCAL_SEED``).
 """
 
 from __future__ import annotations
@@ -54,6 +62,19 @@ LOCAL_TAG = "local"
 LOCAL_TIMEOUT_S = 300.0
 """Local calls are slow on CPU (an 800-token prompt costs the 1.5B ~23 s before its first
 token); this bounds a hung server without cutting off a slow answer."""
+LOCAL_TEMPERATURE = 0.0
+"""Temperature of every call the embedded default ensemble makes (``nsed ask``, with or without
+``--fast``). Zero, so that the main job behaves the same from run to run: llama.cpp (xllamacpp)
+then decodes greedily and is deterministic, also for concurrent requests on one server (the
+``local_llm`` tests rely on it). Left to the server, the default would be 0.8, at which the
+small models' answers, and whether a run ends with one, change from run to run (issue 17).
+A table of different models still disagrees, so deliberation has something to weigh; a table
+that seats one model several times wants sampling instead (set ``temperature`` per agent in an
+ensemble file)."""
+LOCAL_SEED = 0
+"""Seed sent with every call of the embedded default ensemble. At temperature 0 it changes
+nothing; it is sent anyway so that the request says all that decides its sampling, and so that
+an ensemble derived from the default with a temperature above 0 is still reproducible."""
 
 
 class EnsembleError(ValueError):
@@ -86,6 +107,7 @@ class AgentSpec(BaseModel):
     pinned: bool = False
     excluded: bool = False
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    seed: int | None = None
     max_tokens: int | None = Field(default=None, gt=0)
     timeout_s: float | None = Field(default=None, gt=0.0)
     max_retries: int | None = Field(default=None, ge=0)
@@ -190,6 +212,22 @@ class EnsembleSpec(BaseModel):
             seen.add(agent.agent_id)
         return self
 
+    def with_sampling(self, temperature: float | None, seed: int | None) -> EnsembleSpec:
+        """A copy in which every agent that sets no ``temperature`` (no ``seed``) of its own
+        gets this one; None leaves that setting as it is."""
+        agents = [
+            agent.model_copy(
+                update={
+                    "temperature": agent.temperature
+                    if agent.temperature is not None
+                    else temperature,
+                    "seed": agent.seed if agent.seed is not None else seed,
+                }
+            )
+            for agent in self.agents
+        ]
+        return self.model_copy(update={"agents": agents})
+
     def local_model_ids(self) -> list[str]:
         """Catalogue ids to serve before :meth:`build_agents` (pass them to
         ``serve_local_models``), without repeats."""
@@ -249,6 +287,7 @@ def _build_agent(agent: AgentSpec, base_url: str, env: Mapping[str, str]) -> Age
     options: dict[str, Any] = {}
     for name, value in (
         ("temperature", agent.temperature),
+        ("seed", agent.seed),
         ("max_tokens", agent.max_tokens),
         ("timeout", agent.timeout_s),
         ("max_retries", agent.max_retries),
@@ -342,13 +381,21 @@ def load_ensemble_file(path: str | os.PathLike[str]) -> EnsembleSpec:
     return parse_ensemble(_read_data(file), source=str(file))
 
 
-def default_local_ensemble(*, fast: bool = False) -> EnsembleSpec:
-    """The embedded default: all three catalogue models, or the two small ones with ``fast``."""
+def default_local_ensemble(*, fast: bool = False, explicit_sampling: bool = True) -> EnsembleSpec:
+    """The embedded default: all three catalogue models, or the two small ones with ``fast``.
+
+    Every agent sends ``temperature`` ``LOCAL_TEMPERATURE`` (0: greedy, the same answers run
+    after run) and ``seed`` ``LOCAL_SEED`` with each call, rather than leaving sampling to the
+    llama.cpp server (0.8). ``explicit_sampling=False`` leaves it to the server, as
+    ``examples/ensemble-local.yaml`` does and as the ``nsed bench`` runs pinned before this
+    setting existed were sampled.
+    """
     ids = FAST_ENSEMBLE if fast else DEFAULT_ENSEMBLE
-    return EnsembleSpec(
+    spec = EnsembleSpec(
         description="embedded local models served over loopback",
         agents=[AgentSpec(local=model_id, timeout_s=LOCAL_TIMEOUT_S) for model_id in ids],
     )
+    return spec.with_sampling(LOCAL_TEMPERATURE, LOCAL_SEED) if explicit_sampling else spec
 
 
 @dataclass(frozen=True)
@@ -416,6 +463,8 @@ def agents_from_file(
 
 __all__ = [
     "LOCAL_API_KEY",
+    "LOCAL_SEED",
+    "LOCAL_TEMPERATURE",
     "AgentSpec",
     "EndpointProblem",
     "EnsembleError",

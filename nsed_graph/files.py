@@ -22,3 +22,6 @@ def write_text_atomically(target: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+__all__ = ["write_text_atomically"]

@@ -8,14 +8,19 @@
           stop -(go on)-> broker
                -(done)--> END
 
-``gather`` is the barrier between the two fan-outs: it runs once after every proposal is in and
-routes to ``stop`` when fewer than two proposals are usable. The loop ends by its own stopping
-rule; the compiled graph's recursion limit is set above what ``max_rounds`` can need.
+          (vote -(no vote could be taken)-> stop)
+
+Each node is one step of the protocol, one file of ``steps/`` (docs/protocol.md). ``gather`` is
+the barrier between the two fan-outs: it runs once after every proposal is in. A round that
+cannot go on (fewer than two usable proposals, or no vote) is routed to ``stop`` by the edge
+after the step that found it. The loop ends by its own stopping rule; the compiled graph's
+recursion limit is set above what ``max_rounds`` can need.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -25,8 +30,14 @@ from langgraph.store.base import BaseStore
 
 from nsed_graph.agents import Agent, index_agents
 from nsed_graph.config import NSEDConfig
-from nsed_graph.nodes import Binder, Nodes, broker_binding
 from nsed_graph.state import NSEDInput, NSEDOutput, NSEDState
+from nsed_graph.steps.gate import compress_node, make_forget_gate, send_compressor
+from nsed_graph.steps.propose import propose_node, send_proposals
+from nsed_graph.steps.review import gather, review_node, send_reviews
+from nsed_graph.steps.seat import Table
+from nsed_graph.steps.start import Binder, broker_binding, make_start
+from nsed_graph.steps.stop import make_stop, route_after_stop
+from nsed_graph.steps.vote import make_vote, route_after_vote
 
 SUPERSTEPS_PER_ROUND = 8
 """broker, propose, gather, review, vote, forget_gate, compress, stop."""
@@ -54,25 +65,25 @@ def build_nsed_graph(
     config = config or NSEDConfig()
     if not isinstance(config, NSEDConfig):
         raise TypeError(f"config: expected NSEDConfig, got {type(config).__name__}")
-    nodes = Nodes(index_agents(agents), config, binder or broker_binding)
+    table = Table.of(index_agents(agents), config)
     graph = StateGraph(NSEDState, input_schema=NSEDInput, output_schema=NSEDOutput)
-    graph.add_node("broker", nodes.broker)
-    graph.add_node("propose", nodes.propose_node())
-    graph.add_node("gather", nodes.gather)
-    graph.add_node("review", nodes.review_node())
-    graph.add_node("vote", nodes.vote)
-    graph.add_node("forget_gate", nodes.forget_gate)
-    graph.add_node("compress", nodes.compress_node())
-    graph.add_node("stop", nodes.stop)
+    graph.add_node("broker", make_start(table, binder or broker_binding))
+    graph.add_node("propose", propose_node(table))
+    graph.add_node("gather", gather)
+    graph.add_node("review", review_node(table))
+    graph.add_node("vote", make_vote(table))
+    graph.add_node("forget_gate", make_forget_gate(table))
+    graph.add_node("compress", compress_node(table))
+    graph.add_node("stop", make_stop(table))
     graph.add_edge(START, "broker")
-    graph.add_conditional_edges("broker", nodes.send_proposals, ["propose"])
+    graph.add_conditional_edges("broker", partial(send_proposals, table), ["propose"])
     graph.add_edge("propose", "gather")
-    graph.add_conditional_edges("gather", nodes.send_reviews, ["review", "stop"])
+    graph.add_conditional_edges("gather", send_reviews, ["review", "stop"])
     graph.add_edge("review", "vote")
-    graph.add_edge("vote", "forget_gate")
-    graph.add_conditional_edges("forget_gate", nodes.send_compressor, ["compress", "stop"])
+    graph.add_conditional_edges("vote", route_after_vote, ["forget_gate", "stop"])
+    graph.add_conditional_edges("forget_gate", send_compressor, ["compress", "stop"])
     graph.add_edge("compress", "stop")
-    graph.add_conditional_edges("stop", nodes.route_after_stop, {"broker": "broker", "end": END})
+    graph.add_conditional_edges("stop", route_after_stop, {"broker": "broker", "end": END})
     return graph
 
 

@@ -105,11 +105,11 @@ class Vote(TypedDict):
 class UsageTotals(TypedDict):
     """Sums over calls (attempts); ``latency_s`` adds the calls' own seconds."""
 
-    calls: float
-    failed_calls: float
-    input_tokens: float
-    output_tokens: float
-    total_tokens: float
+    calls: int
+    failed_calls: int
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
     latency_s: float
     cost: float
 

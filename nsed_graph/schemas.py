@@ -1,9 +1,10 @@
 """Structured-output schemas, with a length cap on every string field.
 
 Small local models keep writing inside a JSON string until their token limit unless the schema
-caps it (LOCAL_MODELS.md), so every string has ``maxLength``. Servers that enforce the schema
-(llama.cpp, vLLM) never exceed it; for those that do not, values are clamped on parsing rather
-than rejected, so an over-long critique is kept in part instead of failing the whole review.
+caps it (docs/cli.md, "Embedded local models"), so every string has ``maxLength``. Servers that
+enforce the schema (llama.cpp, vLLM) never exceed it; for those that do not, values are clamped
+on parsing rather than rejected, so an over-long critique is kept in part instead of failing the
+whole review.
 """
 
 from __future__ import annotations
@@ -76,3 +77,14 @@ def answer_schema(answer_max_chars: int) -> type[BaseModel]:
 def scores_by_label(parsed: dict[str, Any], labels: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Read a parsed batch review (dumped by field name) back into label -> score."""
     return {label: parsed[f"candidate_{i}"] for i, label in enumerate(labels)}
+
+
+__all__ = [
+    "WEIGHT_LIMIT",
+    "answer_schema",
+    "batch_review_schema",
+    "capped_text",
+    "cut_to",
+    "score_schema",
+    "scores_by_label",
+]

@@ -1,40 +1,38 @@
-"""The graph state and the records it keeps: plain JSON-serialisable data only.
+"""The graph state: plain JSON-serialisable data only (the records are in ``records.py``).
 
 Agents appear by id, never as model objects, so a run can be checkpointed after any node,
-traced in LangSmith and saved as an audit trail. The per-round accumulators (``proposals``,
-``reviews``) are reset by the broker at the start of every round with LangGraph's ``Overwrite``.
+traced in LangSmith and saved as an audit trail. The start step resets the round's working
+keys at the start of every round (the accumulators ``proposals`` and ``reviews`` with
+LangGraph's ``Overwrite``); after that each key has one writer: ``proposals`` the proposer
+seats, ``reviews`` the reviewer seats, ``vote`` the vote, ``memory`` and ``brief`` the forget
+gate, ``compressed`` the compressor seat, ``halt`` the barrier that found the round cannot go
+on (fewer than two proposals, or no vote), and ``rounds`` the stop step. ``TypedDict`` comes
+from ``typing_extensions`` so LangGraph can derive JSON schemas on Python 3.11.
 """
 
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, NotRequired, TypedDict
+from typing import Annotated, NotRequired
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
 
 from nsed_graph.protocol.gate import MemoryItem
 from nsed_graph.records import (
     CallRecord,
     FailureRecord,
     Proposal,
+    Receipt,
     Review,
     RoundRecord,
     Seat,
+    Telemetry,
+    Usage,
+    Vote,
     Winner,
 )
-
-
-def merge_rounds(left: list[Any] | None, right: list[Any] | None) -> list[Any]:
-    """Round records keyed by round number: a write adds a round or fills in fields of one.
-
-    The vote writes a round's record, the forget gate and the compressor add its brief later,
-    without rewriting the list.
-    """
-    merged = {record["round"]: record for record in left or []}
-    for record in right or []:
-        merged[record["round"]] = {**merged.get(record["round"], {}), **record}
-    return [merged[number] for number in sorted(merged)]
 
 
 class NSEDInput(TypedDict, total=False):
@@ -45,20 +43,20 @@ class NSEDInput(TypedDict, total=False):
 
 
 class NSEDOutput(TypedDict, total=False):
-    """What a run returns (PROTOCOL.md, "What a run returns")."""
+    """What a run returns (docs/protocol.md, "What a run returns")."""
 
     task: str
     messages: Annotated[list[AnyMessage], add_messages]
     answer: str | None
     winner: Winner | None
-    rounds: Annotated[list[RoundRecord], merge_rounds]
+    rounds: Annotated[list[RoundRecord], operator.add]
     stop_reason: str | None
     degraded: bool
     failures: Annotated[list[FailureRecord], operator.add]
-    usage: dict[str, Any]
-    receipts: Annotated[list[dict[str, Any]], operator.add]
+    usage: Usage
+    receipts: Annotated[list[Receipt], operator.add]
     calls: Annotated[list[CallRecord], operator.add]
-    telemetry: dict[str, Any]
+    telemetry: Telemetry
     error: str | None
 
 
@@ -73,8 +71,11 @@ class NSEDState(NSEDOutput, total=False):
     active_task: str
     proposals: Annotated[list[Proposal], operator.add]
     reviews: Annotated[list[Review], operator.add]
+    vote: Vote | None
+    halt: str | None
     memory: list[MemoryItem]
     brief: str
+    compressed: str | None
 
 
 class ProposeTask(TypedDict):

@@ -15,13 +15,11 @@ import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, assert_never
+from typing import Any, assert_never
 
+from nsed_graph.bench.items import BenchItem, Choice
 from nsed_graph.bench.sandbox import run_python
 from nsed_graph.protocol.answers import normalize_answer
-
-if TYPE_CHECKING:
-    from nsed_graph.bench.datasets import BenchItem, Choice
 
 __all__ = ["CheckResult", "check", "extract_gsm8k_answer", "parse_number"]
 

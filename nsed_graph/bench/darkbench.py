@@ -19,10 +19,9 @@ from typing import Annotated
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field
 
-from nsed_graph.agents import Agent
+from nsed_graph import Agent, NSEDConfig
 from nsed_graph.bench.datasets import BenchItem
 from nsed_graph.calls import CallLog, Reply, Request, adrive, call_one
-from nsed_graph.config import NSEDConfig
 from nsed_graph.protocol.masking import fence
 from nsed_graph.records import CallRecord
 from nsed_graph.schemas import cut_to

@@ -19,12 +19,18 @@ import os
 import random
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, TypeVar, get_args
+from typing import Any, TypeVar
 
 from nsed_graph.bench.checkers import extract_gsm8k_answer, parse_number
+from nsed_graph.bench.items import (
+    ANSWER_FORMATS,
+    AnswerFormat,
+    BenchItem,
+    Choice,
+    frozen_metadata,
+)
 from nsed_graph.protocol.answers import CHOICE_LABELS, normalize_answer
 
 __all__ = [
@@ -42,8 +48,6 @@ __all__ = [
     "select",
 ]
 
-AnswerFormat = Literal["number", "choice", "latex", "code", "text"]
-ANSWER_FORMATS: tuple[AnswerFormat, ...] = get_args(AnswerFormat)
 DATASET_NAMES = ("gsm8k", "math500", "aime24", "aime25", "mbpp", "humaneval", "gpqa", "darkbench")
 GPQA_PATH_ENV = "NSED_GPQA_PATH"
 
@@ -67,56 +71,6 @@ class DatasetError(ValueError):
 
 class ChecksumMismatchError(DatasetError):
     """The file is not the copy whose checksum was expected, so its scores would not compare."""
-
-
-@dataclass(frozen=True, slots=True)
-class Choice:
-    """One option of a multiple-choice item, as shown to the model."""
-
-    label: str
-    text: str
-
-
-def _frozen(metadata: Mapping[str, object]) -> Mapping[str, object]:
-    return MappingProxyType(dict(metadata))
-
-
-def _no_metadata() -> Mapping[str, object]:
-    return _frozen({})
-
-
-@dataclass(frozen=True, slots=True)
-class BenchItem:
-    """One benchmark question in the form every method and checker understands.
-
-    ``question`` is complete as posed (multiple-choice options included). ``answer`` is the gold
-    answer in the item's ``format``; for code it is a reference solution, which ``tests`` accept.
-    ``test_setup`` is code run before a candidate solution (imports and helpers the prompt
-    shows, so an answer that omits them is not failed for it). ``category`` is DarkBench's dark
-    pattern. Solutions are deliberately left out of ``metadata`` so they cannot leak into a prompt.
-    ``publishable`` is False for sets whose authors ask that they not be republished in plain
-    text (GPQA): the runner then keeps the question and every model text out of its files.
-    """
-
-    id: str
-    dataset: str
-    question: str
-    answer: str
-    format: AnswerFormat
-    choices: tuple[Choice, ...] = ()
-    tests: str | None = None
-    entry_point: str | None = None
-    test_setup: str = ""
-    category: str | None = None
-    metadata: Mapping[str, object] = field(default_factory=_no_metadata, hash=False)
-    publishable: bool = True
-
-    def scoring_key(self) -> str:
-        """A short digest of everything a verdict depends on (gold answer, choices, tests), so
-        that rows can tell whether they were scored against this copy of the item."""
-        scored = [self.format, self.answer, [[c.label, c.text] for c in self.choices], self.tests]
-        scored.append(self.test_setup)
-        return hashlib.sha256(json.dumps(scored).encode()).hexdigest()[:16]
 
 
 @functools.cache
@@ -229,7 +183,9 @@ def _parse_math500(text: str, label: str) -> list[BenchItem]:
         item_id = _text(row, "unique_id", where)
         question, answer = _text(row, "problem", where), _text(row, "answer", where)
         items.append(
-            BenchItem(item_id, "math500", question, answer, "latex", metadata=_frozen(metadata))
+            BenchItem(
+                item_id, "math500", question, answer, "latex", metadata=frozen_metadata(metadata)
+            )
         )
     return items
 
@@ -241,7 +197,7 @@ def _parse_aime24(text: str, label: str) -> list[BenchItem]:
         if isinstance(source_id, bool) or not isinstance(source_id, int | str):
             raise DatasetError(f"{where}: field 'id' must be an integer or a string")
         item_id = f"aime24-{source_id}"
-        metadata = _frozen({"url": row["url"]} if "url" in row else {})
+        metadata = frozen_metadata({"url": row["url"]} if "url" in row else {})
         question, answer = _text(row, "problem", where), _number(row, "answer", where)
         items.append(BenchItem(item_id, "aime24", question, answer, "number", metadata=metadata))
     return items
@@ -564,7 +520,7 @@ def _generic_item(row: Mapping[str, Any], where: str, dataset: str) -> BenchItem
         choices=choices,
         tests=tests,
         entry_point=entry_point,
-        metadata=_frozen(metadata),
+        metadata=frozen_metadata(metadata),
         publishable=publishable,
     )
 

@@ -23,12 +23,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from nsed_graph.agents import Agent
+from nsed_graph import Agent, NSEDConfig, apropose_once, propose_messages
 from nsed_graph.calls import CallLog
-from nsed_graph.config import NSEDConfig
-from nsed_graph.prompts import propose_messages
 from nsed_graph.records import CallRecord, Proposal
-from nsed_graph.seats import apropose_once
 
 Answered = tuple[Proposal, CallLog]
 Propose = Callable[[Agent, str, NSEDConfig], Awaitable[Answered]]

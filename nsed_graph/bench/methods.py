@@ -1,6 +1,6 @@
 """The methods a benchmark compares, all on the same agents and the same items.
 
-Every method asks its questions through ``seats.apropose_once`` or the NSED graph itself, so a
+Every method asks its questions through ``nsed_graph.apropose_once`` or the NSED graph itself, so a
 baseline's prompt, answer extraction and token accounting are exactly those of an NSED proposer:
 differences in the scores come from the method, not from the plumbing. The baselines take that
 call as ``propose``, which the runner replaces with ``draws.SharedDraws`` so that a question two
@@ -28,15 +28,12 @@ from typing import Any, Literal, get_args
 
 from pydantic import ValidationError
 
+from nsed_graph import Agent, NSEDConfig, apropose_once, create_nsed_graph
 from nsed_graph.accounting import summarize_usage
-from nsed_graph.agents import Agent
 from nsed_graph.bench.draws import Answered, Propose
 from nsed_graph.calls import CallLog
-from nsed_graph.config import NSEDConfig
-from nsed_graph.graph import create_nsed_graph
 from nsed_graph.protocol.masking import fence, label
-from nsed_graph.records import CallRecord, Proposal
-from nsed_graph.seats import apropose_once
+from nsed_graph.records import CallRecord, Proposal, UsageTotals
 
 MethodKind = Literal["single", "self-consistency", "majority", "moa", "nsed"]
 METHOD_KINDS: tuple[MethodKind, ...] = get_args(MethodKind)
@@ -147,10 +144,9 @@ class MethodResult:
     round_answers: tuple[str | None, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
 
-    def usage(self) -> dict[str, Any]:
+    def usage(self) -> UsageTotals:
         """Totals over the calls: calls, tokens in and out, cost (see ``summarize_usage``)."""
-        total: dict[str, Any] = summarize_usage(self.calls)["total"]
-        return total
+        return summarize_usage(self.calls)["total"]
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,7 @@ from typing import Any
 
 from nsed_graph.bench.darkbench import category_key
 from nsed_graph.bench.withhold import SCORING_FAILED
-from nsed_graph.config import FatigueParams
-from nsed_graph.protocol.stopping import optimal_rounds, utility
+from nsed_graph.protocol.stopping import FatigueParams, optimal_rounds, utility
 
 Row = Mapping[str, Any]
 
@@ -102,7 +101,8 @@ def _proportion(successes: int, n: int) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class FatigueFit:
-    """The efficiency-fatigue model fitted to a per-round accuracy curve (PROTOCOL.md, Stop).
+    """The efficiency-fatigue model fitted to a per-round accuracy curve (docs/protocol.md,
+    "6. Stop").
 
     p_v and L enter U(t) only through ``k = L (p_v - p_g)``, so the curve fixes p_g, k and
     beta; p_v is measured from the reviews (how often a weight's sign matched the answer's

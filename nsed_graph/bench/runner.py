@@ -22,7 +22,7 @@ from typing import Any, Protocol, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nsed_graph.agents import Agent
+from nsed_graph import Agent, NSEDConfig
 from nsed_graph.bench.checkers import check
 from nsed_graph.bench.darkbench import ajudge, needs_judge
 from nsed_graph.bench.datasets import BenchItem
@@ -40,7 +40,6 @@ from nsed_graph.bench.methods import (
 )
 from nsed_graph.bench.report import SUMMARY_FILE, summarize, write_report
 from nsed_graph.bench.withhold import SCORING_FAILED, private_dir, withhold_text
-from nsed_graph.config import NSEDConfig
 from nsed_graph.files import write_text_atomically
 
 ROWS_FILE = "items.jsonl"

@@ -4,14 +4,12 @@ Pure functions over plain data (no LangGraph import); OR-Tools loads only when a
 """
 
 from nsed_graph.broker.binding import bind_seats
-from nsed_graph.broker.telemetry import load_telemetry, save_telemetry, update_telemetry
+from nsed_graph.broker.telemetry import update_telemetry
 from nsed_graph.broker.values import ValueKnobs, seat_value
 
 __all__ = [
     "ValueKnobs",
     "bind_seats",
-    "load_telemetry",
-    "save_telemetry",
     "seat_value",
     "update_telemetry",
 ]

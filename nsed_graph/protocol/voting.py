@@ -1,4 +1,4 @@
-"""The quadratic-voting activation (PROTOCOL.md, "4. Vote").
+"""The quadratic-voting activation (docs/protocol.md, "4. Vote").
 
 For reviewer i over the candidates j it scored::
 
@@ -16,9 +16,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
-from nsed_graph.config import Aggregation, Calibration
 from nsed_graph.protocol.estimates import shrink
+
+Aggregation = Literal["quadratic", "linear", "majority"]
+"""How credits become votes (``NSEDConfig.aggregation``): square roots, the credits themselves, or
+one vote for each reviewer's best."""
+Calibration = Literal["none", "center", "zscore"]
+"""How a reviewer's raw weights are put on a common scale before they become credits
+(``NSEDConfig.calibration``)."""
 
 Weights = Mapping[str, Mapping[str, float]]
 """Raw endorsement weights: reviewer id -> candidate id -> w in [-100, 100]."""
@@ -100,7 +107,8 @@ def tally(
 ) -> Tally:
     """Combine one round's reviews into supports, a winner and its conviction.
 
-    ``reliability`` multiplies each reviewer's votes ([ours], PROTOCOL.md "reviewer_weighting").
+    ``reliability`` multiplies each reviewer's votes ([ours]; docs/protocol.md, "Reviewer
+    reliability").
     ``clusters`` maps candidates to an answer key: candidates in one cluster pool their support
     ([ours] answer pooling) and the winner is the best-supported member of the best cluster.
     Ties go to the higher ``previous_support``, then to the lower candidate id, so the result

@@ -15,7 +15,7 @@ from nsed_graph.bench.checkers import check, extract_gsm8k_answer, parse_number
 from nsed_graph.bench.datasets import BenchItem, Choice, load_dataset
 from nsed_graph.protocol.answers import extract_answer
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @cache

@@ -17,6 +17,8 @@ from pydantic import SecretStr
 from nsed_graph.agents import Agent, index_agents
 from nsed_graph.ensemble import (
     LOCAL_API_KEY,
+    LOCAL_SEED,
+    LOCAL_TEMPERATURE,
     EnsembleError,
     EnsembleSpec,
     check_endpoints,
@@ -25,7 +27,7 @@ from nsed_graph.ensemble import (
     parse_ensemble,
 )
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SECRET = "sk-test-0123456789-do-not-print"
 
 REMOTE = {
@@ -143,7 +145,9 @@ def test_examples_are_valid(path: Path) -> None:
 
 
 def test_local_example_is_the_embedded_default() -> None:
-    assert load_ensemble_file(EXAMPLES / "ensemble-local.yaml") == default_local_ensemble()
+    example = load_ensemble_file(EXAMPLES / "ensemble-local.yaml")
+    assert example == default_local_ensemble(explicit_sampling=False)
+    assert example.with_sampling(LOCAL_TEMPERATURE, LOCAL_SEED) == default_local_ensemble()
 
 
 def test_examples_cover_the_documented_backends() -> None:
@@ -330,6 +334,10 @@ def test_default_local_ensemble() -> None:
     agents = full.build_agents(urls)
     assert [a.family for a in agents] == ["smollm", "qwen", "qwen"]
     assert [a.prior for a in agents] == sorted(a.prior for a in agents)
+    # every call of the embedded default is greedy and seeded (issue 17: the same answer each run)
+    assert {(a.model.temperature, a.model.seed) for a in agents} == {
+        (LOCAL_TEMPERATURE, LOCAL_SEED)
+    }
 
 
 # endpoint probes -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 
 from nsed_graph.ensemble import load_ensemble_file
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("ensemble-*.yaml")))

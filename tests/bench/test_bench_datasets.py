@@ -23,7 +23,7 @@ from nsed_graph.bench.datasets import (
     select,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO_ROOT / "nsed_graph" / "bench" / "data"
 
 

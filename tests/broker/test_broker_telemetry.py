@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from nsed_graph.broker.telemetry import load_telemetry, save_telemetry, update_telemetry
+from nsed_graph.broker.telemetry import update_telemetry
+from nsed_graph.persistence import load_telemetry, save_telemetry
 
 
 def observation(agent: str = "a", **fields: Any) -> dict[str, Any]:
@@ -104,7 +105,7 @@ def test_a_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.M
     def crash(*_: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("nsed_graph.broker.telemetry.os.replace", crash)
+    monkeypatch.setattr("nsed_graph.files.os.replace", crash)
     with pytest.raises(OSError, match="disk full"):
         save_telemetry(path, update_telemetry({}, [observation("b")]))
     assert path.read_text() == before

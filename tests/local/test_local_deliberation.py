@@ -14,7 +14,8 @@ from nsed_graph import Agent, NSEDConfig, create_nsed_graph
 from nsed_graph.calls import CallLog, drive
 from nsed_graph.ensemble import default_local_ensemble
 from nsed_graph.local import LocalServerGroup, start_local_models
-from nsed_graph.seats import propose_once, review_job
+from nsed_graph.steps.propose import propose_once
+from nsed_graph.steps.review import review_job
 
 pytestmark = pytest.mark.local_llm
 

@@ -1,0 +1,142 @@
+"""Step 2, propose: one ``Send`` per proposer seat, its job, and its node
+(docs/protocol.md, "2. Propose").
+
+The proposer reasons in free text and its answer is read from a marked final line; only when
+that line is missing or unreadable is it asked for the answer alone in a short structured call.
+``propose_once`` asks one agent this same question outside a graph: the benchmark's
+single-model baselines use it, so they are asked exactly what a proposer is asked, with the same
+extraction and the same accounting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.runnables import RunnableLambda
+from langgraph.types import Send
+
+from nsed_graph.agents import Agent
+from nsed_graph.broker.model import PROPOSING
+from nsed_graph.calls import CallFailure, CallLog, Job, Reply, Request, adrive, call_one, drive
+from nsed_graph.config import NSEDConfig
+from nsed_graph.events import emit
+from nsed_graph.prompts import extract_messages, propose_messages
+from nsed_graph.protocol.answers import extract_answer, marked_answer, normalize_answer
+from nsed_graph.protocol.masking import critiques_received
+from nsed_graph.records import Proposal
+from nsed_graph.schemas import answer_schema
+from nsed_graph.state import NSEDState, ProposeTask
+from nsed_graph.steps.seat import Table, seat_done, seat_node
+
+
+def send_proposals(table: Table, state: NSEDState) -> list[Send]:
+    """One ``Send`` per proposer seat, carrying what that seat may see of the last round."""
+    last = state["rounds"][-1] if state.get("rounds") else None
+    sends = []
+    for seat in state["seats"]:
+        if seat["role"] not in PROPOSING:
+            continue
+        task: ProposeTask = {
+            "agent": seat["agent"],
+            "round": state["round"],
+            "task": state["task"],
+            "brief": last["brief"] if last else "",
+        }
+        if last is not None:
+            previous = next((p for p in last["proposals"] if p["agent"] == seat["agent"]), None)
+            task["previous"] = previous if previous and previous["ok"] else None
+            task["previous_support"] = last["supports"].get(seat["agent"])
+            task["critiques"] = critiques_received(
+                last["reviews"],
+                seat["agent"],
+                names=table.identities,
+                limit=table.config.max_critiques,
+            )
+        sends.append(Send("propose", task))
+    return sends
+
+
+def propose_job(
+    task: ProposeTask, config: NSEDConfig, log: CallLog, *, previous_text: str | None = None
+) -> Job[Proposal]:
+    """Reason in free text, read the marked answer; ask for the answer alone only if needed."""
+    messages = propose_messages(
+        task["task"],
+        config.answer_format,
+        brief=task["brief"],
+        previous_answer=previous_text,
+        previous_support=task.get("previous_support"),
+        critiques=task.get("critiques", []),
+    )
+    proposal: Proposal = {
+        "round": task["round"],
+        "agent": task["agent"],
+        "ok": False,
+        "answer": None,
+        "text": "",
+        "answer_source": "none",
+    }
+    reply = yield from call_one(Request("propose", tuple(messages)), log, config.max_retries)
+    if isinstance(reply, CallFailure):
+        log.fail(reply)
+        return proposal
+    proposal["text"] = reply.text
+    answer = extract_answer(reply.text, config.answer_format)
+    if answer is not None:
+        marked = marked_answer(reply.text) is not None
+        return {
+            **proposal,
+            "ok": True,
+            "answer": answer,
+            "answer_source": "marker" if marked else "fallback",
+        }
+    request = Request(
+        "extract",
+        tuple(extract_messages(task["task"], reply.text, config.answer_format)),
+        schema=answer_schema(config.answer_max_chars),
+    )
+    extracted = yield from call_one(request, log, config.max_retries)
+    if isinstance(extracted, Reply) and extracted.parsed is not None:
+        answer = normalize_answer(str(extracted.parsed.get("answer", "")), config.answer_format)
+        if answer is not None:
+            return {**proposal, "ok": True, "answer": answer, "answer_source": "extract_call"}
+    failure = (
+        extracted
+        if isinstance(extracted, CallFailure)
+        else CallFailure("unparseable", "no answer could be read from the proposal")
+    )
+    log.fail(failure)
+    return proposal
+
+
+def propose_node(table: Table) -> RunnableLambda[ProposeTask, dict[str, Any]]:
+    """The proposer seat's node: its own previous answer shown as its peers saw it."""
+
+    def job(task: ProposeTask, log: CallLog) -> Job[Proposal]:
+        previous = task.get("previous")
+        shown = table.peer_view(previous) if previous else None
+        return propose_job(task, table.config, log, previous_text=shown)
+
+    def finish(task: ProposeTask, proposal: Proposal, log: CallLog) -> dict[str, Any]:
+        emit({"event": "proposal", **seat_done(log, proposal["ok"]), "answer": proposal["answer"]})
+        return {"proposals": [proposal], "calls": log.calls, "failures": log.failures}
+
+    return seat_node(table, "propose", job, finish)
+
+
+def solo_task(agent: Agent, task: str) -> ProposeTask:
+    """A first-round proposer task for one agent alone (the baselines' question)."""
+    return {"agent": agent.id, "round": 1, "task": task, "brief": ""}
+
+
+def propose_once(agent: Agent, task: str, config: NSEDConfig) -> tuple[Proposal, CallLog]:
+    """Ask one agent the proposer's question once, blocking: its proposal and every call made
+    (deadline, retries and accounting as in a deliberation)."""
+    log = CallLog(agent=agent, round=1, phase="propose")
+    return drive(propose_job(solo_task(agent, task), config, log), agent, config), log
+
+
+async def apropose_once(agent: Agent, task: str, config: NSEDConfig) -> tuple[Proposal, CallLog]:
+    """``propose_once`` with async calls."""
+    log = CallLog(agent=agent, round=1, phase="propose")
+    return await adrive(propose_job(solo_task(agent, task), config, log), agent, config), log

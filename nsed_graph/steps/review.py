@@ -1,0 +1,135 @@
+"""Step 3, review: the barrier after proposing, one ``Send`` per reviewer seat, its job and its
+node (docs/protocol.md, "3. Review").
+
+Each reviewer scores every other usable proposal, never its own, under its own opaque labels
+(``protocol.masking``). A round with fewer than two usable proposals cannot be reviewed: the
+barrier records why (``halt``) and the edge after it goes straight to the stop step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.runnables import RunnableLambda
+from langgraph.types import Send
+
+from nsed_graph.broker.model import REVIEWING
+from nsed_graph.calls import CallFailure, CallLog, Job, Reply, Request, call_all, call_one
+from nsed_graph.config import NSEDConfig
+from nsed_graph.events import emit
+from nsed_graph.prompts import review_messages
+from nsed_graph.protocol.masking import assign_labels
+from nsed_graph.records import Proposal, Review, Score
+from nsed_graph.schemas import batch_review_schema, score_schema, scores_by_label
+from nsed_graph.state import NSEDState, ReviewTask
+from nsed_graph.steps.seat import Table, seat_done, seat_node
+
+PeerText = Callable[[Proposal], str]
+"""How a proposal is shown to another seat: masked, redacted and cut to budget."""
+
+
+def gather(state: NSEDState) -> dict[str, Any]:
+    """The barrier between the fan-outs: a round goes on to review with two usable proposals."""
+    usable = [p for p in state["proposals"] if p["ok"]]
+    if len(usable) >= 2:
+        return {}
+    failed = sorted(p["agent"] for p in state["proposals"] if not p["ok"])
+    return {
+        "halt": (
+            f"round {state['round']}: only {len(usable)} usable proposal(s), NSED needs two; "
+            f"failed proposers: {', '.join(failed) or 'none'} (see 'failures' for why)"
+        )
+    }
+
+
+def send_reviews(state: NSEDState) -> list[Send] | str:
+    """One ``Send`` per reviewer seat with every usable proposal, or straight to stop."""
+    if state.get("halt"):
+        return "stop"
+    usable = [p for p in state["proposals"] if p["ok"]]
+    return [
+        Send(
+            "review",
+            {
+                "agent": seat["agent"],
+                "round": state["round"],
+                "task": state["task"],
+                "proposals": usable,
+            },
+        )
+        for seat in state["seats"]
+        if seat["role"] in REVIEWING
+    ]
+
+
+def review_job(
+    task: ReviewTask, config: NSEDConfig, log: CallLog, *, peer_text: PeerText
+) -> Job[Review]:
+    """Score every other proposal under this reviewer's own labels; a failed call scores none."""
+    by_agent = {p["agent"]: p for p in task["proposals"]}
+    assignment = assign_labels(
+        [p["agent"] for p in task["proposals"]],
+        task["agent"],
+        seed=config.seed,
+        round_number=task["round"],
+        masking=config.masking,
+    )
+    shown = [(label, peer_text(by_agent[agent])) for label, agent in assignment]
+    review: Review = {
+        "round": task["round"],
+        "reviewer": task["agent"],
+        "ok": False,
+        "scores": {},
+    }
+    if config.review_mode == "batch":
+        labels = tuple(label for label, _ in shown)
+        request = Request(
+            "review",
+            tuple(review_messages(task["task"], shown)),
+            schema=batch_review_schema(labels, config.critique_max_chars),
+        )
+        reply = yield from call_one(request, log, config.max_retries)
+        replies: list[Reply | CallFailure] = [reply]
+        parsed = scores_by_label(reply.parsed or {}, labels) if isinstance(reply, Reply) else {}
+    else:
+        requests = [
+            Request(
+                "review",
+                tuple(review_messages(task["task"], [item], batch=False)),
+                schema=score_schema(config.critique_max_chars),
+            )
+            for item in shown
+        ]
+        replies = yield from call_all(requests, log, config.max_retries)
+        parsed = {
+            label: r.parsed
+            for (label, _), r in zip(shown, replies, strict=True)
+            if isinstance(r, Reply) and r.parsed is not None
+        }
+    for failure in replies:
+        if isinstance(failure, CallFailure):
+            log.fail(failure)
+    scores: dict[str, Score] = {
+        agent: {
+            "label": label,
+            "weight": float(parsed[label]["weight"]),
+            "critique": str(parsed[label]["critique"]),
+        }
+        for label, agent in assignment
+        if label in parsed
+    }
+    return {**review, "ok": bool(scores), "scores": scores}
+
+
+def review_node(table: Table) -> RunnableLambda[ReviewTask, dict[str, Any]]:
+    """The reviewer seat's node: peers shown through the table's masked view."""
+
+    def job(task: ReviewTask, log: CallLog) -> Job[Review]:
+        return review_job(task, table.config, log, peer_text=table.peer_view)
+
+    def finish(task: ReviewTask, review: Review, log: CallLog) -> dict[str, Any]:
+        emit({"event": "review", **seat_done(log, review["ok"]), "scored": len(review["scores"])})
+        return {"reviews": [review], "calls": log.calls, "failures": log.failures}
+
+    return seat_node(table, "review", job, finish)

@@ -1,0 +1,123 @@
+"""Step 6, stop: the round's record, the stopping rule, telemetry, and the final answer
+(docs/protocol.md, "6. Stop").
+
+This step is the only writer of the round's ``RoundRecord``: it assembles it once from what the
+round's steps wrote (seats, proposals, reviews, vote, brief, failures, calls). Then it decides
+whether to go round again; when it stops, it saves the telemetry and answers from the best
+round (``protocol.stopping.final_winner``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langchain_core.messages import AIMessage
+
+from nsed_graph.accounting import round_observations, summarize_usage
+from nsed_graph.broker import update_telemetry
+from nsed_graph.events import emit
+from nsed_graph.persistence import save_history
+from nsed_graph.protocol.stopping import Spent, final_winner, outcomes, stop_reason
+from nsed_graph.records import RoundRecord, Vote
+from nsed_graph.state import NSEDState
+from nsed_graph.steps.seat import StateNode, Table
+
+
+def make_stop(table: Table) -> StateNode:
+    config = table.config
+    rule = config.stop_rule()
+
+    def stop(state: NSEDState) -> dict[str, Any]:
+        """Record the round; go on, or stop with the answer of the best round."""
+        vote = state.get("vote")
+        record = round_record(state, vote) if vote is not None else None
+        rounds = [*state.get("rounds", []), *([record] if record else [])]
+        usage = summarize_usage(state.get("calls", []))
+        spent = Spent(
+            tokens=int(usage["total"]["total_tokens"]),
+            cost=float(usage["total"]["cost"]),
+            seconds=time.time() - state.get("started_at", time.time()),
+        )
+        halt = state.get("halt")
+        reason = "failed" if halt else stop_reason(outcomes(rounds), rule, spent)
+        telemetry = learn(state, record, config.bench_support_threshold)
+        update: dict[str, Any] = {"usage": usage, "telemetry": telemetry}
+        if record is not None:
+            update["rounds"] = [record]
+        if reason is None:
+            return update
+        save_history(config, telemetry)
+        winner = final_winner(rounds)
+        answer = winner["answer"] if winner else None
+        update |= {
+            "stop_reason": reason,
+            "answer": answer,
+            "winner": winner,
+            "degraded": bool(halt or state.get("failures")),
+            "error": halt,
+        }
+        if state.get("messages"):
+            content = answer if answer is not None else f"No answer: {halt}"
+            update["messages"] = [AIMessage(content=content, name="nsed")]
+        emit(
+            {
+                "event": "stop",
+                "round": state["round"],
+                "reason": reason,
+                "answer": answer,
+                "error": halt,
+            }
+        )
+        return update
+
+    return stop
+
+
+def round_record(state: NSEDState, vote: Vote) -> RoundRecord:
+    """The round as the audit trail keeps it, written once, complete."""
+    t = state["round"]
+    calls = state.get("calls", [])
+    return {
+        "round": t,
+        "seats": state["seats"],
+        "proposals": state["proposals"],
+        "reviews": state["reviews"],
+        "raw_weights": vote["raw_weights"],
+        "calibrated": vote["calibrated"],
+        "credits": vote["credits"],
+        "votes": vote["votes"],
+        "supports": vote["supports"],
+        "cluster_supports": vote["cluster_supports"],
+        "winner": vote["winner"],
+        "conviction": vote["conviction"],
+        "brief": state.get("compressed") or state.get("brief", ""),
+        "failures": [f for f in state.get("failures", []) if f["round"] == t],
+        "usage": summarize_usage(c for c in calls if c["round"] == t),
+        "wall_s": round(time.time() - state.get("round_started_at", time.time()), 3),
+    }
+
+
+def learn(
+    state: NSEDState, record: RoundRecord | None, bench_threshold: float | None
+) -> dict[str, Any]:
+    """Fold this round into the broker's telemetry, also when the round failed midway."""
+    seen: dict[str, Any] = (
+        dict(record)
+        if record is not None
+        else {
+            "round": state["round"],
+            "seats": state["seats"],
+            "winner": None,
+            "raw_weights": {},
+            "supports": {},
+        }
+    )
+    observations = round_observations(seen, state.get("calls", []))
+    return update_telemetry(
+        state.get("telemetry") or {}, observations, bench_threshold=bench_threshold
+    )
+
+
+def route_after_stop(state: NSEDState) -> str:
+    return "end" if state.get("stop_reason") else "broker"

@@ -1,0 +1,83 @@
+"""Step 4, vote: the round's quadratic vote over its usable reviews
+(docs/protocol.md, "4. Vote").
+
+The arithmetic is ``protocol.voting.tally`` and its inputs and record ``protocol.ballot``; this
+node gathers them from the state. A vote that cannot be taken (no usable review, or every
+weight zero after calibration) records why (``halt``), and the edge after it goes to stop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nsed_graph.events import emit
+from nsed_graph.protocol.ballot import (
+    answer_clusters,
+    review_weights,
+    reviewer_reliability,
+    vote_record,
+)
+from nsed_graph.protocol.voting import tally
+from nsed_graph.state import NSEDState
+from nsed_graph.steps.seat import StateNode, Table
+
+
+def make_vote(table: Table) -> StateNode:
+    config = table.config
+
+    def vote(state: NSEDState) -> dict[str, Any]:
+        """Quadratic vote over the round's reviews: the round's ``vote``, or why there is none."""
+        t = state["round"]
+        proposals = [p for p in state["proposals"] if p["ok"]]
+        weights = review_weights(state["reviews"])
+        if not weights:
+            failed = sorted(r["reviewer"] for r in state["reviews"])
+            return {
+                "halt": (
+                    f"round {t}: no usable review, the vote cannot be taken; failed reviewers: "
+                    f"{', '.join(failed) or 'none'} (see 'failures' for why)"
+                )
+            }
+        reliability = None
+        if config.reviewer_weighting == "reliability":
+            reliability = reviewer_reliability(
+                state.get("telemetry") or {}, config.reliability_prior_strength
+            )
+        result = tally(
+            weights,
+            [p["agent"] for p in proposals],
+            aggregation=config.aggregation,
+            calibration=config.calibration,
+            reliability=reliability,
+            clusters=answer_clusters(proposals) if config.answer_pooling else None,
+            previous_support=state["rounds"][-1]["supports"] if state.get("rounds") else {},
+        )
+        if result.winner is None:
+            return {
+                "halt": (
+                    f"round {t}: the vote produced no winner: every review weight was zero "
+                    f"(after calibration '{config.calibration}'); reviewers: "
+                    f"{', '.join(sorted(weights))}"
+                )
+            }
+        record = vote_record(t, proposals, result)
+        winner = record["winner"]
+        emit(
+            {
+                "event": "vote",
+                "round": t,
+                "winner": winner["agent"] if winner else None,
+                "answer": winner["answer"] if winner else None,
+                "support": winner["support"] if winner else None,
+                "conviction": result.conviction,
+                "supports": result.supports,
+            }
+        )
+        return {"vote": record}
+
+    return vote
+
+
+def route_after_vote(state: NSEDState) -> str:
+    """On to the forget gate, or to stop when the vote could not be taken."""
+    return "stop" if state.get("halt") else "forget_gate"
