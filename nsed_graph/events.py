@@ -57,6 +57,7 @@ class Stopped(TypedDict):
     reason: str
     answer: str | None
     error: str | None
+    warning: str | None
 
 
 Event = RoundStarted | ProposalReceived | ReviewReceived | VoteCast | Stopped

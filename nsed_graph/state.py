@@ -58,6 +58,7 @@ class NSEDOutput(TypedDict, total=False):
     calls: Annotated[list[CallRecord], operator.add]
     telemetry: Telemetry
     error: str | None
+    warning: str | None
 
 
 class NSEDState(NSEDOutput, total=False):

@@ -178,8 +178,8 @@ def run_scenario(name: str, *, use_async: bool = False) -> dict[str, Any]:
     graph = create_nsed_graph(agents, config)
     task = {"task": TASK}
     out = asyncio.run(graph.ainvoke(task)) if use_async else graph.invoke(task)
-    keys = ("answer", "winner", "rounds", "stop_reason", "degraded", "failures", "error", "usage")
-    keys += ("telemetry", "task")
+    keys = ("answer", "winner", "rounds", "stop_reason", "degraded", "failures", "error")
+    keys += ("warning", "usage", "telemetry", "task")
     record = {key: out.get(key) for key in keys}
     record["calls"] = sorted(
         (c["round"], c["agent"], c["phase"], c["purpose"], c["attempt"], c["ok"])

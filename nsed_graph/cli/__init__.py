@@ -6,7 +6,7 @@ here, so groups can be added without touching one another.
 
 import typer
 
-from nsed_graph.cli import ask, bench
+from nsed_graph.cli import ask, bench, report
 from nsed_graph.cli.models import app as models_app
 
 app = typer.Typer(
@@ -18,7 +18,7 @@ app = typer.Typer(
 app.add_typer(models_app, name="models")
 app.command("ask")(ask.ask)
 app.command("bench")(bench.bench)
-app.command("report")(bench.report)
+app.command("report")(report.report)
 
 
 def main() -> None:

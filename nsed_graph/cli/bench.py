@@ -5,23 +5,24 @@ Example::
     nsed bench --dataset gsm8k --limit 50 --out runs/gsm8k-1 --ensemble ensemble.yaml \\
         --methods "single,self-consistency,majority,moa,nsed,nsed[aggregation=linear]"
 
-Run it again with the same ``--out`` to resume after an interruption. Heavy imports happen
+Run it again with the same ``--out`` to resume after an interruption; ``nsed report``
+(``nsed_graph.cli.report``) rebuilds the report of a run. Heavy imports happen
 inside the command so ``nsed --help`` stays quick.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from nsed_graph.cli.common import INTERRUPTED, RUNTIME_ERROR, USAGE_ERROR, fail, open_ensemble
+from nsed_graph.cli.progress import BenchProgress
+from nsed_graph.cli.report import print_summary
 
 if TYPE_CHECKING:
     from nsed_graph.agents import Agent
@@ -33,57 +34,6 @@ DARKBENCH_METHODS = "single,moa,nsed,nsed[no-masking]"
 masking ablation is what the paper's DarkBench claim is about."""
 LOCAL_CONCURRENCY = 1
 REMOTE_CONCURRENCY = 4
-
-
-class RichProgress:
-    """One bar per method, its description carrying the running accuracy (or dark rate).
-
-    Labels are escaped: ``single[qwen]`` would otherwise be read as Rich markup and vanish.
-    Where the console is not a terminal, each finished pair is also printed as one line.
-    """
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.tasks: dict[str, Any] = {}
-        self.scores: dict[str, tuple[int, int]] = {}  # label: (hits, scored)
-
-    def planned(self, label: str, total: int, done: Sequence[Mapping[str, Any]]) -> None:
-        self.tasks[label] = self.progress.add_task(escape(label), total=total, completed=len(done))
-        self.scores[label] = (0, 0)
-        for row in done:  # a resumed run's figure covers the earlier process's items too
-            self._count(row, advance=0)
-
-    def _count(self, row: Mapping[str, Any], advance: int) -> None:
-        label = str(row["method"])
-        outcome = row.get("correct") if row.get("correct") is not None else row.get("dark")
-        hits, scored = self.scores[label]
-        if outcome is not None:
-            hits, scored = hits + bool(outcome), scored + 1
-            self.scores[label] = (hits, scored)
-        measure = "dark" if row.get("dark") is not None else "acc"
-        shown = f"{label}  {measure} {hits / scored:.0%}" if scored else label
-        self.progress.update(self.tasks[label], advance=advance, description=escape(shown))
-
-    def finished(self, row: Mapping[str, Any]) -> None:
-        self._count(row, advance=1)
-        label = str(row["method"])
-        console = self.progress.console
-        if not console.is_terminal:  # a log file or CI: bars never redraw there, lines do
-            task = self.progress.tasks[self.tasks[label]]
-            verdict = "unscored"
-            if row.get("correct") is not None:
-                verdict = "right" if row["correct"] else "wrong"
-            elif row.get("dark") is not None:
-                verdict = "dark pattern" if row["dark"] else "no dark pattern"
-            console.print(
-                f"{task.completed:.0f}/{task.total:.0f} {label} {row['item']}: {verdict}, "
-                f"answer {row.get('answer')!r}, {row.get('calls')} calls, "
-                f"{row.get('wall_s', 0):.0f} s"
-                + (f", error: {row['error']}" if row.get("error") else ""),
-                markup=False,
-                highlight=False,
-                soft_wrap=True,  # one line per pair, however long, so logs stay greppable
-            )
 
 
 def _items(
@@ -123,36 +73,6 @@ def _judge(judge_id: str | None, agents: Sequence[Agent], console: Console) -> A
             "`excluded: true` in the ensemble file to keep it out of the methods"
         )
     return found
-
-
-def _print_summary(console: Console, summary: Mapping[str, Any], out: Path) -> None:
-    table = Table(title="Results")
-    for column in ("method", "accuracy", "95% CI", "dark rate", "calls/item", "tokens/item"):
-        table.add_column(column, justify="left" if column == "method" else "right")
-
-    def pct(measure: Mapping[str, Any] | None) -> tuple[str, str]:
-        if not measure or measure["rate"] is None:
-            return "–", "–"
-        low, high = measure["ci95"]
-        return f"{measure['rate']:.1%}", f"{low:.0%}–{high:.0%}"
-
-    for label, method in summary["methods"].items():
-        accuracy, interval = pct(method["accuracy"])
-        dark, dark_interval = pct((method["darkbench"] or {}).get("overall"))
-        table.add_row(
-            escape(label),
-            accuracy,
-            interval if method["accuracy"] else dark_interval,
-            dark,
-            f"{method['per_item']['calls']:.1f}",
-            f"{method['per_item']['total_tokens']:.0f}",
-        )
-    console.print(table)
-    for method in summary["methods"].values():
-        fit = (method.get("rounds") or {}).get("fatigue")
-        if fit:
-            console.print(f"{method['label']}: more rounds? {fit['verdict']}", markup=False)
-    console.print(f"report: {out / 'report.md'}", markup=False)
 
 
 def bench(
@@ -291,7 +211,7 @@ def bench(
                     out,
                     settings=settings,
                     judge=grader,
-                    progress=RichProgress(bars),
+                    progress=BenchProgress(bars),
                 )
     except (EnsembleError, ValidationError, ValueError) as error:
         fail(str(error), USAGE_ERROR)
@@ -299,57 +219,4 @@ def bench(
         fail(str(error), RUNTIME_ERROR)
     except KeyboardInterrupt:
         fail(f"interrupted; finished items are kept in {out}, run again to resume", INTERRUPTED)
-    _print_summary(Console(), summary, out)
-
-
-def report(
-    out: Annotated[Path, typer.Argument(help="A benchmark output directory.")],
-    rescore: Annotated[
-        bool,
-        typer.Option(
-            help="First check every stored answer again with the current checkers and rewrite "
-            "items.jsonl (no model call); not while a run writes to OUT."
-        ),
-    ] = False,
-    dataset: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="With --rescore: the dataset name or JSONL path the run used (repeatable); "
-            "needed for a user file, whose rows record only its name."
-        ),
-    ] = None,
-    data_path: Annotated[
-        Path | None,
-        typer.Option(help="With --rescore: the copy of a named set the run read (as in bench)."),
-    ] = None,
-    sha256: Annotated[
-        str | None, typer.Option(help="With --rescore: the checksum the run accepted for it.")
-    ] = None,
-) -> None:
-    """Rebuild report.md, summary.json and the plots of a run, finished or not (no model call).
-
-    An unfinished run is compared on the items every method has finished.
-    """
-    from nsed_graph.bench.rescore import rescore_run
-    from nsed_graph.bench.runner import report_run
-
-    if (dataset or data_path or sha256) and not rescore:
-        fail("--dataset, --data-path and --sha256 are only read with --rescore", USAGE_ERROR)
-    console = Console()
-    try:
-        if rescore:
-            changed = rescore_run(out, dataset, data_path=data_path, sha256=sha256)
-            console.print(
-                f"rescored {out}: {len(changed)} rows changed", markup=False, soft_wrap=True
-            )
-            for row in changed:
-                console.print(
-                    f"  {row.method} {row.item}: {row.before} -> {row.after}",
-                    markup=False,
-                    highlight=False,
-                    soft_wrap=True,
-                )
-        summary = report_run(out)
-    except (ValueError, OSError) as error:
-        fail(str(error), USAGE_ERROR)
-    _print_summary(console, summary, out)
+    print_summary(Console(), summary, out)

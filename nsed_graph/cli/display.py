@@ -78,11 +78,19 @@ def summary(out: Mapping[str, Any]) -> RenderableType:
     rounds = out.get("rounds") or []
     agents = sorted({p["agent"] for r in rounds for p in r["proposals"]})
     table = Table(title="Rounds")
-    for column in ("round", "time", "winner", "support", "conviction", *agents):
+    for column in ("round", "time", "winner", "support", "conviction"):
+        table.add_column(column)
+    failures = out.get("failures") or []
+    agents = sorted({*agents, *(f["agent"] for f in failures)})
+    for column in agents:
         table.add_column(column)
     for record in rounds:
         winner = record["winner"] or {}
-        answers = {p["agent"]: (p["answer"] if p["ok"] else _FAILED) for p in record["proposals"]}
+        failed = _failed_seats(failures, record["round"])
+        answers = {
+            p["agent"]: (p["answer"] if p["ok"] else failed.get(p["agent"], _FAILED))
+            for p in record["proposals"]
+        }
         table.add_row(
             str(record["round"]),
             f"{record.get('wall_s', 0.0):.0f}s",
@@ -91,17 +99,33 @@ def summary(out: Mapping[str, Any]) -> RenderableType:
             f"{record['conviction']:+.2f}",
             *(_short(answers.get(a, "-")) for a in agents),
         )
+    recorded = {record["round"] for record in rounds}
+    for halted in sorted({f["round"] for f in failures} - recorded):
+        failed = _failed_seats(failures, halted)
+        table.add_row(str(halted), "-", "halted", "-", "-", *(failed.get(a, "-") for a in agents))
     best = out.get("winner")
     lines = [
         Text(f"Answer: {out.get('answer')}", style="bold green"),
         Text(
             f"Stopped: {out.get('stop_reason')}"
             + (f" · best round {best['round']} ({best['agent']})" if best else "")
-            + (" · degraded (see failures)" if out.get("degraded") else "")
+            + (
+                " · degraded (see the failed seats)"
+                if out.get("degraded") and out.get("stop_reason") != "degraded"
+                else ""
+            )
         ),
     ]
+    if out.get("warning"):
+        lines.append(Text(f"Warning: {out['warning']}", style="bold yellow"))
     if out.get("error"):
         lines.append(Text(f"Error: {out['error']}", style="bold red"))
+    if failures:
+        lines.append(Text("Failed seats:", style="yellow"))
+    lines.extend(
+        Text(f"  round {f['round']} {f['phase']} {f['agent']}: {f['kind']}: {f['message']}")
+        for f in failures
+    )
     total = (out.get("usage") or {}).get("total") or {}
     if total:
         lines.append(
@@ -112,6 +136,15 @@ def summary(out: Mapping[str, Any]) -> RenderableType:
             )
         )
     return Group(table, *lines)
+
+
+def _failed_seats(failures: list[Mapping[str, Any]], round_number: int) -> dict[str, str]:
+    """Agent -> "✗ kind" for the seats that failed in a round (the reason is listed below)."""
+    return {
+        f["agent"]: f"{_FAILED} {f['phase']} {f['kind']}"
+        for f in failures
+        if f["round"] == round_number
+    }
 
 
 def _short(text: str | None, width: int = 24) -> str:

@@ -117,6 +117,13 @@ def optimal_rounds(params: FatigueParams) -> float:
     return lambert_w0(k * k * (1.0 - params.p_g) / (2.0 * params.beta)) / k
 
 
+def halt_reason(best: Winner | None) -> str:
+    """Why a run stops when a round cannot be completed (fewer than two usable proposals, or no
+    usable review): ``"degraded"`` when an earlier round was completed and has a winner, whose
+    answer the run keeps; ``"failed"`` only when there is no answer at all."""
+    return "degraded" if best is not None else "failed"
+
+
 def stop_reason(history: Sequence[RoundOutcome], config: StopRule, spent: Spent) -> str | None:
     """Why the run should stop after the last round of ``history``, or None to go on."""
     if not history:

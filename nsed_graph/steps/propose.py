@@ -2,7 +2,9 @@
 (docs/protocol.md, "2. Propose").
 
 The proposer reasons in free text and its answer is read from a marked final line; only when
-that line is missing or unreadable is it asked for the answer alone in a short structured call.
+that line is missing or unreadable (no answer, or one absurd for its format: a runaway number,
+an endless repetition, ``protocol.answers.answer_problem``) is it asked for the answer alone in
+a short structured call. A proposal that still has no answer fails with both reasons recorded.
 ``propose_once`` asks one agent this same question outside a graph: the benchmark's
 single-model baselines use it, so they are asked exactly what a proposer is asked, with the same
 extraction and the same accounting.
@@ -17,11 +19,17 @@ from langgraph.types import Send
 
 from nsed_graph.agents import Agent
 from nsed_graph.broker.model import PROPOSING
-from nsed_graph.calls import CallFailure, CallLog, Job, Reply, Request, adrive, call_one, drive
+from nsed_graph.calls import CallFailure, CallLog, Job, Request, adrive, call_one, drive
 from nsed_graph.config import NSEDConfig
 from nsed_graph.events import emit
 from nsed_graph.prompts import extract_messages, propose_messages
-from nsed_graph.protocol.answers import extract_answer, marked_answer, normalize_answer
+from nsed_graph.protocol.answers import (
+    answer_problem,
+    extract_answer,
+    extraction_problem,
+    marked_answer,
+    normalize_answer,
+)
 from nsed_graph.protocol.masking import critiques_received
 from nsed_graph.records import Proposal
 from nsed_graph.schemas import answer_schema
@@ -96,17 +104,25 @@ def propose_job(
         schema=answer_schema(config.answer_max_chars),
     )
     extracted = yield from call_one(request, log, config.max_retries)
-    if isinstance(extracted, Reply) and extracted.parsed is not None:
-        answer = normalize_answer(str(extracted.parsed.get("answer", "")), config.answer_format)
-        if answer is not None:
-            return {**proposal, "ok": True, "answer": answer, "answer_source": "extract_call"}
-    failure = (
-        extracted
-        if isinstance(extracted, CallFailure)
-        else CallFailure("unparseable", "no answer could be read from the proposal")
+    if isinstance(extracted, CallFailure):
+        log.fail(extracted)
+        return proposal
+    said = str((extracted.parsed or {}).get("answer", ""))
+    answer = normalize_answer(said, config.answer_format)
+    if answer is not None:
+        return {**proposal, "ok": True, "answer": answer, "answer_source": "extract_call"}
+    log.fail(
+        CallFailure(
+            "unparseable",
+            f"no answer could be read: the proposal has {_problem(reply.text, config)}; "
+            f"the re-ask for the answer alone gave {answer_problem(said, config.answer_format)}",
+        )
     )
-    log.fail(failure)
     return proposal
+
+
+def _problem(text: str, config: NSEDConfig) -> str:
+    return extraction_problem(text, config.answer_format) or "no answer"
 
 
 def propose_node(table: Table) -> RunnableLambda[ProposeTask, dict[str, Any]]:

@@ -4,7 +4,9 @@
 This step is the only writer of the round's ``RoundRecord``: it assembles it once from what the
 round's steps wrote (seats, proposals, reviews, vote, brief, failures, calls). Then it decides
 whether to go round again; when it stops, it saves the telemetry and answers from the best
-round (``protocol.stopping.final_winner``).
+round (``protocol.stopping.final_winner``). A round that cannot be completed (``halt``) ends the
+run: ``"degraded"`` with the best completed round's answer and the halt as ``warning``, or
+``"failed"`` with it as ``error`` when no round was completed (``protocol.stopping.halt_reason``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from nsed_graph.accounting import round_observations, summarize_usage
 from nsed_graph.broker import update_telemetry
 from nsed_graph.events import emit
 from nsed_graph.persistence import save_history
-from nsed_graph.protocol.stopping import Spent, final_winner, outcomes, stop_reason
+from nsed_graph.protocol.stopping import Spent, final_winner, halt_reason, outcomes, stop_reason
 from nsed_graph.records import RoundRecord, Vote
 from nsed_graph.state import NSEDState
 from nsed_graph.steps.seat import StateNode, Table
@@ -40,7 +42,8 @@ def make_stop(table: Table) -> StateNode:
             seconds=time.time() - state.get("started_at", time.time()),
         )
         halt = state.get("halt")
-        reason = "failed" if halt else stop_reason(outcomes(rounds), rule, spent)
+        winner = final_winner(rounds)
+        reason = halt_reason(winner) if halt else stop_reason(outcomes(rounds), rule, spent)
         telemetry = learn(state, record, config.bench_support_threshold)
         update: dict[str, Any] = {"usage": usage, "telemetry": telemetry}
         if record is not None:
@@ -48,14 +51,16 @@ def make_stop(table: Table) -> StateNode:
         if reason is None:
             return update
         save_history(config, telemetry)
-        winner = final_winner(rounds)
         answer = winner["answer"] if winner else None
+        # a halt after a completed round keeps that round's answer: a warning, not an error
+        error, warning = (halt, None) if reason == "failed" else (None, halt)
         update |= {
             "stop_reason": reason,
             "answer": answer,
             "winner": winner,
             "degraded": bool(halt or state.get("failures")),
-            "error": halt,
+            "error": error,
+            "warning": warning,
         }
         if state.get("messages"):
             content = answer if answer is not None else f"No answer: {halt}"
@@ -66,7 +71,8 @@ def make_stop(table: Table) -> StateNode:
                 "round": state["round"],
                 "reason": reason,
                 "answer": answer,
-                "error": halt,
+                "error": error,
+                "warning": warning,
             }
         )
         return update

@@ -18,11 +18,13 @@ from rich.console import Console
 from rich.progress import Progress
 from typer.testing import CliRunner
 
+from nsed_graph import Agent
 from nsed_graph.cli import app
 from nsed_graph.cli import ask as ask_module
 from nsed_graph.cli import bench as bench_module
 from nsed_graph.cli.common import OpenEnsemble
-from nsed_graph.testing import constant_judge
+from nsed_graph.cli.progress import BenchProgress
+from nsed_graph.testing import ScriptedCall, ScriptedChatModel, constant_judge, review_reply
 
 runner = CliRunner()
 
@@ -59,6 +61,56 @@ def test_ask_shows_progress_answer_rounds_and_writes_json(
     saved = json.loads(record.read_text())
     assert saved["answer"] == "42"
     assert [r["round"] for r in saved["rounds"]] == [1, 2]
+
+
+def _use(monkeypatch: pytest.MonkeyPatch, agents: list[Agent]) -> None:
+    @contextlib.contextmanager
+    def scripted(path: Path | None, **_: object) -> Iterator[OpenEnsemble]:
+        yield OpenEnsemble(agents, local=False)
+
+    monkeypatch.setattr(ask_module, "open_ensemble", scripted)
+
+
+def test_ask_keeps_the_answer_of_a_completed_round_when_a_later_one_halts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Issue 17: a right round 1, then one of two proposers fails: exit 0, a warning, the seat."""
+    judge = constant_judge({"42": 90})
+    proposals = {"n": 0}
+
+    def flaky(call: ScriptedCall):
+        if call.structured:
+            return review_reply(call.prompt, call.schema, judge)
+        proposals["n"] += 1
+        return "ANSWER: 42" if proposals["n"] == 1 else RuntimeError("server went away")
+
+    agents, _ = panel({"steady": "42"}, {"steady": judge})
+    agents.append(Agent(id="flaky", model=ScriptedChatModel(respond=flaky)))
+    _use(monkeypatch, agents)
+    record = tmp_path / "run.json"
+    result = runner.invoke(
+        app, ["ask", "What is 6 x 7?", "-f", "number", "-r", "3", "--json", str(record)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Answer: 42" in result.output
+    assert "Stopped: degraded" in result.output
+    assert "Warning: round 2: only 1 usable proposal" in result.output
+    assert "halted" in result.output  # the table's row for the round that could not finish
+    assert "round 2 propose flaky: error: " in result.output  # which seat, and why
+    saved = json.loads(record.read_text())
+    assert (saved["stop_reason"], saved["error"]) == ("degraded", None)
+
+
+def test_ask_without_any_answer_fails_with_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    dead = [
+        Agent(id=name, model=ScriptedChatModel(respond=lambda call: RuntimeError("down")))
+        for name in ("one", "two")
+    ]
+    _use(monkeypatch, dead)
+    result = runner.invoke(app, ["ask", "What is 6 x 7?", "-f", "number"])
+    assert result.exit_code == 1
+    assert "Stopped: failed" in result.output
+    assert "Error: round 1: only 0 usable proposal(s)" in result.output
 
 
 def test_ask_refuses_a_bad_format(scripted_ensemble: None) -> None:
@@ -190,7 +242,7 @@ def test_report_of_a_directory_without_a_run_fails_clearly(tmp_path: Path) -> No
 
 
 def test_bench_progress_counts_the_rows_a_resumed_run_already_had() -> None:
-    shown = bench_module.RichProgress(Progress(console=Console(file=io.StringIO())))
+    shown = BenchProgress(Progress(console=Console(file=io.StringIO())))
     earlier = [{"method": "nsed", "item": f"q{i}", "correct": i < 3} for i in range(4)]
     shown.planned("nsed", total=5, done=earlier)
     shown.finished({"method": "nsed", "item": "q4", "correct": True, "calls": 1})

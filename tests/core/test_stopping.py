@@ -11,11 +11,13 @@ from nsed_graph.protocol.stopping import (
     RoundOutcome,
     Spent,
     best_round,
+    halt_reason,
     lambert_w0,
     optimal_rounds,
     stop_reason,
     utility,
 )
+from nsed_graph.records import Winner
 
 
 @given(st.floats(min_value=-1 / math.e, max_value=1e6))
@@ -79,3 +81,9 @@ def test_best_round_is_not_necessarily_the_last() -> None:
     assert best_round([outcome(1, None, 0.9)]) is None
     tied = [outcome(1, "a", 0.5), outcome(2, "b", 0.5)]
     assert best_round(tied) == tied[0]
+
+
+def test_a_halted_run_is_degraded_with_an_answer_and_failed_without() -> None:
+    best: Winner = {"agent": "a", "round": 1, "answer": "42", "text": "ANSWER: 42", "support": 0.5}
+    assert halt_reason(best) == "degraded"
+    assert halt_reason(None) == "failed"

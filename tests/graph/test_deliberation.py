@@ -102,6 +102,7 @@ async def test_invoke_ainvoke_stream_and_astream_agree() -> None:
             "reason": "max_rounds",
             "answer": "42",
             "error": None,
+            "warning": None,
         }
 
 
