@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from nsed_graph import Agent
-from nsed_graph.testing import ScriptedChatModel, scripted_agent_model
+from nsed_graph.testing import ScriptedCall, ScriptedChatModel, review_reply, scripted_agent_model
 
 
 def panel(
@@ -25,3 +25,18 @@ def panel(
         for agent_id, model in models.items()
     ]
     return agents, models
+
+
+def losing_a_proposer(judge: Callable[[str], float]) -> list[Agent]:
+    """Two agents that both answer 42 in round 1; from round 2 on "flaky" fails to propose
+    (issue 17: a two-agent table that loses a seat after a right round)."""
+    proposals = {"n": 0}
+
+    def flaky(call: ScriptedCall) -> object:
+        if call.structured:
+            return review_reply(call.prompt, call.schema, judge)
+        proposals["n"] += 1
+        return "ANSWER: 42" if proposals["n"] == 1 else RuntimeError("server went away")
+
+    agents, _ = panel({"steady": "42"}, {"steady": judge})
+    return [*agents, Agent(id="flaky", model=ScriptedChatModel(respond=flaky), family="x")]

@@ -13,7 +13,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
-from panels import panel
+from panels import losing_a_proposer, panel
 from rich.console import Console
 from rich.progress import Progress
 from typer.testing import CliRunner
@@ -24,9 +24,20 @@ from nsed_graph.cli import ask as ask_module
 from nsed_graph.cli import bench as bench_module
 from nsed_graph.cli.common import OpenEnsemble
 from nsed_graph.cli.progress import BenchProgress
-from nsed_graph.testing import ScriptedCall, ScriptedChatModel, constant_judge, review_reply
+from nsed_graph.testing import ScriptedChatModel, constant_judge
 
 runner = CliRunner()
+
+
+def _use(monkeypatch: pytest.MonkeyPatch, agents: list[Agent]) -> None:
+    """``nsed ask`` and ``nsed bench`` get these agents instead of an ensemble."""
+
+    @contextlib.contextmanager
+    def scripted(path: Path | None, **_: object) -> Iterator[OpenEnsemble]:
+        yield OpenEnsemble(agents, local=False)
+
+    monkeypatch.setattr(ask_module, "open_ensemble", scripted)
+    monkeypatch.setattr(bench_module, "open_ensemble", scripted)
 
 
 @pytest.fixture
@@ -38,12 +49,7 @@ def scripted_ensemble(monkeypatch: pytest.MonkeyPatch) -> None:
         dict.fromkeys(("alpha", "beta", "gamma"), judge),
     )
 
-    @contextlib.contextmanager
-    def scripted(path: Path | None, **_: object) -> Iterator[OpenEnsemble]:
-        yield OpenEnsemble(agents, local=False)
-
-    monkeypatch.setattr(ask_module, "open_ensemble", scripted)
-    monkeypatch.setattr(bench_module, "open_ensemble", scripted)
+    _use(monkeypatch, agents)
 
 
 def test_ask_shows_progress_answer_rounds_and_writes_json(
@@ -63,30 +69,11 @@ def test_ask_shows_progress_answer_rounds_and_writes_json(
     assert [r["round"] for r in saved["rounds"]] == [1, 2]
 
 
-def _use(monkeypatch: pytest.MonkeyPatch, agents: list[Agent]) -> None:
-    @contextlib.contextmanager
-    def scripted(path: Path | None, **_: object) -> Iterator[OpenEnsemble]:
-        yield OpenEnsemble(agents, local=False)
-
-    monkeypatch.setattr(ask_module, "open_ensemble", scripted)
-
-
 def test_ask_keeps_the_answer_of_a_completed_round_when_a_later_one_halts(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Issue 17: a right round 1, then one of two proposers fails: exit 0, a warning, the seat."""
-    judge = constant_judge({"42": 90})
-    proposals = {"n": 0}
-
-    def flaky(call: ScriptedCall):
-        if call.structured:
-            return review_reply(call.prompt, call.schema, judge)
-        proposals["n"] += 1
-        return "ANSWER: 42" if proposals["n"] == 1 else RuntimeError("server went away")
-
-    agents, _ = panel({"steady": "42"}, {"steady": judge})
-    agents.append(Agent(id="flaky", model=ScriptedChatModel(respond=flaky)))
-    _use(monkeypatch, agents)
+    _use(monkeypatch, losing_a_proposer(constant_judge({"42": 90})))
     record = tmp_path / "run.json"
     result = runner.invoke(
         app, ["ask", "What is 6 x 7?", "-f", "number", "-r", "3", "--json", str(record)]

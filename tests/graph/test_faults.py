@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from panels import panel
+from panels import losing_a_proposer, panel
 
 from nsed_graph import Agent, NSEDConfig, create_nsed_graph
 from nsed_graph.testing import ScriptedCall, ScriptedChatModel, constant_judge, review_reply
@@ -155,17 +155,9 @@ def test_no_review_left_ends_degraded_with_the_answer_of_the_earlier_round() -> 
 @pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
 async def test_a_two_agent_table_that_loses_a_proposer_keeps_its_answer(mode: str) -> None:
     """Issue 17: a right first round, then one of two proposers fails: the answer stands."""
-    rounds = {"n": 0}
-
-    def fails_from_round_two(call: ScriptedCall):
-        if call.structured:
-            return review_reply(call.prompt, call.schema, JUDGE)
-        rounds["n"] += 1
-        return "ANSWER: 42" if rounds["n"] == 1 else RuntimeError("server went away")
-
-    _, models = panel({"steady": "42"}, {"steady": JUDGE})
-    agents = [Agent(id="steady", model=models["steady"]), broken("flaky", fails_from_round_two)]
-    graph = create_nsed_graph(agents, NSEDConfig(max_rounds=3, min_rounds=3, **FAST))
+    graph = create_nsed_graph(
+        losing_a_proposer(JUDGE), NSEDConfig(max_rounds=3, min_rounds=3, **FAST)
+    )
     run = graph.invoke if mode == "invoke" else graph.ainvoke
     out = run({"task": TASK})
     if mode == "ainvoke":
