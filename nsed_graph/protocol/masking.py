@@ -35,18 +35,27 @@ def label(index: int) -> str:
 
 
 def assign_labels(
-    candidates: Sequence[str], reviewer: str, *, seed: int, round_number: int, masking: bool
+    candidates: Sequence[str],
+    reviewer: str,
+    *,
+    seed: int,
+    round_number: int,
+    masking: bool,
+    task: str,
 ) -> list[tuple[str, str]]:
     """(label, candidate id) pairs that ``reviewer`` will see, its own proposal left out.
 
-    With masking the order is a shuffle seeded by (seed, round, reviewer), so runs reproduce
-    but no two reviewers share a position bias; without masking (an ablation) the labels are
-    the candidates' own ids in their given order.
+    With masking the order is a shuffle seeded by (seed, task, round, reviewer), so runs
+    reproduce but no two reviewers share a position bias, and no peer sits behind the same label
+    on every task: reviewers score the first-shown candidate lower (issue 13: 74 reviews against
+    41 on GSM8K), and an order fixed across tasks would turn that position bias into a bias
+    against one agent. Without masking (an ablation) the labels are the candidates' own ids in
+    their given order.
     """
     others = [c for c in candidates if c != reviewer]
     if not masking:
         return [(c, c) for c in others]
-    rng = random.Random(f"{seed}:{round_number}:{reviewer}")
+    rng = random.Random(f"{seed}:{round_number}:{reviewer}:{task}")
     shuffled = sorted(others)
     rng.shuffle(shuffled)
     return [(label(i), c) for i, c in enumerate(shuffled)]

@@ -13,7 +13,9 @@ are left out, never filled in; the diagonal (a reviewer scoring itself) is dropp
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -104,6 +106,8 @@ def tally(
     reliability: Mapping[str, float] | None = None,
     clusters: Mapping[str, str] | None = None,
     previous_support: Mapping[str, float] | None = None,
+    strength: Mapping[str, float] | None = None,
+    tie_salt: str = "",
 ) -> Tally:
     """Combine one round's reviews into supports, a winner and its conviction.
 
@@ -111,8 +115,13 @@ def tally(
     reliability").
     ``clusters`` maps candidates to an answer key: candidates in one cluster pool their support
     ([ours] answer pooling) and the winner is the best-supported member of the best cluster.
-    Ties go to the higher ``previous_support``, then to the lower candidate id, so the result
-    does not depend on the order in which candidates or reviewers are listed.
+    Ties go to evidence, never to the spelling of an id (issue 13, defect 2: with the lower id
+    winning ties, the 0.5B beat the 1.5B): first to the answer more candidates reached
+    (agreement), then to the candidate's own support, its ``previous_support``, and its
+    proposer's ``strength`` (its prior or measured accuracy). Only a tie in all of these is
+    settled by a digest of ``tie_salt`` (the task and round) and the candidate, which is
+    reproducible but favours no agent across tasks. The result does not depend on the order in
+    which candidates or reviewers are listed.
     """
     pool = set(candidates)
     raw: dict[str, dict[str, float]] = {}
@@ -142,11 +151,19 @@ def tally(
         cluster_supports[key] = cluster_supports.get(key, 0.0) + supports[candidate]
 
     previous = previous_support or {}
+    strengths = strength or {}
+    agreement = Counter((clusters or {}).get(j, j) for j in pool)
 
-    def order(candidate: str) -> tuple[float, float, float, str]:
-        pooled = round(cluster_supports[key_of[candidate]], _PRECISION)
-        own = round(supports[candidate], _PRECISION)
-        return (-pooled, -own, -previous.get(candidate, 0.0), candidate)
+    def order(candidate: str) -> tuple[float, int, float, float, float, str]:
+        key = key_of[candidate]
+        return (
+            -round(cluster_supports[key], _PRECISION),
+            -agreement[key],
+            -round(supports[candidate], _PRECISION),
+            -previous.get(candidate, 0.0),
+            -strengths.get(candidate, 0.0),
+            hashlib.sha256(f"{tie_salt}\0{candidate}".encode()).hexdigest(),
+        )
 
     ranking = sorted(supports, key=order)
     winner = ranking[0] if ranking else None

@@ -74,6 +74,7 @@ def review_job(
         seed=config.seed,
         round_number=task["round"],
         masking=config.masking,
+        task=task["task"],
     )
     shown = [(label, peer_text(by_agent[agent])) for label, agent in assignment]
     review: Review = {

@@ -51,6 +51,8 @@ def make_vote(table: Table) -> StateNode:
             reliability=reliability,
             clusters=answer_clusters(proposals) if config.answer_pooling else None,
             previous_support=state["rounds"][-1]["supports"] if state.get("rounds") else {},
+            strength={p["agent"]: table.agents[p["agent"]].prior for p in proposals},
+            tie_salt=f"{state['task']}\0{t}",
         )
         if result.winner is None:
             return {

@@ -69,10 +69,31 @@ def test_pooling_sums_agreeing_candidates() -> None:
     assert pooled.cluster_supports["7"] == pytest.approx(sum(plain.supports[j] for j in "abc"))
 
 
-def test_ties_go_to_previous_support_then_lower_id() -> None:
+def test_ties_go_to_previous_support_then_to_the_stronger_proposer() -> None:
+    weights = {"x": {"alpha": 50, "zeta": 50}}
+    candidates = ["alpha", "zeta"]
+    assert tally(weights, candidates, previous_support={"zeta": 0.3, "alpha": 0.1}).winner == "zeta"
+    # issue 13, defect 2: the lower id used to win, so the 0.5B beat the 1.5B on every tie
+    assert tally(weights, candidates, strength={"alpha": 0.3, "zeta": 0.8}).winner == "zeta"
+
+
+def test_a_pooled_tie_goes_to_the_answer_more_proposers_reached() -> None:
+    weights = {r: {"a": 1, "b": 1, "c": 2} for r in ("r1", "r2")}
+    result = tally(
+        weights, ["a", "b", "c"], aggregation="linear", clusters={"a": "7", "b": "7", "c": "9"}
+    )
+    assert result.cluster_supports == {"7": pytest.approx(0.5), "9": pytest.approx(0.5)}
+    assert result.winner in {"a", "b"}  # two independent solutions reach 7; c alone says 9
+
+
+def test_a_tie_without_any_evidence_favours_no_id_across_tasks() -> None:
     weights = {"x": {"a": 50, "b": 50}}
-    assert tally(weights, ["b", "a"]).winner == "a"
-    assert tally(weights, ["a", "b"], previous_support={"b": 0.3, "a": 0.1}).winner == "b"
+    winners = {tally(weights, ["a", "b"], tie_salt=f"task {i}").winner for i in range(30)}
+    assert winners == {"a", "b"}
+    assert (
+        tally(weights, ["b", "a"], tie_salt="t").winner
+        == tally(weights, ["a", "b"], tie_salt="t").winner
+    )
 
 
 def test_reliability_shrinks_toward_one() -> None:

@@ -270,3 +270,20 @@ def test_model_calls_are_named_for_tracing() -> None:
     assert sorted(set(recorder.calls)) == sorted(
         {(purpose, a.id) for a in agents for purpose in ("propose", "review")}
     )
+
+
+def test_a_tied_vote_goes_to_the_stronger_proposer_not_the_lower_id() -> None:
+    """Issue 13, defect 2, through the graph: two agents that endorse each other alike tie; the
+    agent with the higher prior wins, whatever its id."""
+    _, models = panel(
+        {"aa-small": "41", "zz-large": "42"}, dict.fromkeys(("aa-small", "zz-large"), lambda a: 50)
+    )
+    agents = [
+        Agent(id="aa-small", model=models["aa-small"], prior=0.2),
+        Agent(id="zz-large", model=models["zz-large"], prior=0.9),
+    ]
+    config = NSEDConfig(max_rounds=1, min_rounds=1, answer_format="number")
+    out = create_nsed_graph(agents, config).invoke({"task": TASK})
+    supports = out["rounds"][0]["supports"]
+    assert supports["aa-small"] == supports["zz-large"]
+    assert out["answer"] == "42"
