@@ -3,7 +3,8 @@
 Run ``python benchmarks/revote.py benchmarks/results/gsm8k-30`` on a finished or unfinished
 ``nsed bench`` run. NSED's round 1 is the one round whose inputs do not depend on the vote rule
 (from round 2 on, proposers read the previous winner), so its recorded proposals and review
-weights can be tallied again under every aggregation, calibration and pooling rule without
+weights can be tallied again under every aggregation, calibration and pooling rule, and as a
+vote over answers (``vote_unit="answers"``) at several ``review_weight`` values, without
 calling a model. This separates two questions a lost benchmark raises: could the reviewers'
 weights have found the right proposal at all (some rule picks it), or did this rule miss it?
 
@@ -30,10 +31,13 @@ from nsed_graph.bench.datasets import BenchItem
 from nsed_graph.bench.rescore import run_items
 from nsed_graph.bench.runner import ROWS_FILE, pinned_settings, read_rows, read_run
 from nsed_graph.config import Aggregation, Calibration
+from nsed_graph.local.catalogue import CATALOGUE
+from nsed_graph.protocol.evidence import answer_vote
 from nsed_graph.protocol.voting import tally
 
 AGGREGATIONS: tuple[Aggregation, ...] = ("quadratic", "linear", "majority")
 CALIBRATIONS: tuple[Calibration, ...] = ("none", "center", "zscore")
+REVIEW_WEIGHTS = (0.0, 0.5, 1.0)
 
 
 def round_one(row: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, dict[str, float]]]:
@@ -76,9 +80,27 @@ def revote(rows: list[dict[str, Any]], items: dict[str, BenchItem]) -> dict[str,
             )
             name = f"vote {aggregation}, calibration {calibration}" + (", pooled" * pooling)
             picks[name] = result.winner is not None and right[result.winner]
+        plain = tally(weights, [p["agent"] for p in proposals])
+        for weight in REVIEW_WEIGHTS:
+            answers = answer_vote(
+                {p["agent"]: p["answer"] for p in proposals},
+                plain.supports,
+                review_weight=weight,
+                strength={p["agent"]: strength(p["agent"]) for p in proposals},
+                tie_salt=f"{row['details']['record']['task']}\0" + "1",  # as the vote step
+            )
+            name = f"vote over answers, review_weight {weight:g}"
+            picks[name] = answers.winner is not None and right[answers.winner]
         for name, correct in picks.items():
             outcomes.setdefault(name, []).append(correct)
     return outcomes
+
+
+def strength(agent: str) -> float:
+    """An agent's declared strength: the catalogue prior of an embedded model, else 0.5 (the
+    ``Agent.prior`` default), as the vote step would read it from the agent."""
+    model = CATALOGUE.get(agent)
+    return model.prior if model is not None else 0.5
 
 
 def main(argv: list[str] | None = None) -> None:

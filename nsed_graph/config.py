@@ -17,6 +17,7 @@ from nsed_graph.records import SeatRole
 
 ReviewerWeighting = Literal["none", "reliability"]
 ReviewMode = Literal["batch", "single"]
+VoteUnit = Literal["proposals", "answers"]
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -81,6 +82,17 @@ class NSEDConfig(BaseModel):
     calibration: Calibration = "none"
     answer_pooling: bool = Field(
         default=False, description="[ours] Pool the support of proposals with equal answers."
+    )
+    vote_unit: VoteUnit = Field(
+        default="proposals",
+        description="[ours] 'answers': the vote is over answers, each usable proposal one "
+        "solution weighted 1 + review_weight * its support (protocol/evidence.py).",
+    )
+    review_weight: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=10.0,
+        description="[ours] With vote_unit='answers': how far reviews move a solution's weight.",
     )
     reviewer_weighting: ReviewerWeighting = "none"
     reliability_prior_strength: float = Field(
@@ -255,4 +267,5 @@ __all__ = [
     "SeatRole",
     "StopRule",
     "StructuredMethod",
+    "VoteUnit",
 ]

@@ -16,7 +16,7 @@ This module is public: the benchmark harness and users' own tools read these sha
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NotRequired
 
 from typing_extensions import TypedDict
 
@@ -98,6 +98,8 @@ class Vote(TypedDict):
     votes: dict[str, dict[str, float]]
     supports: dict[str, float]
     cluster_supports: dict[str, float]
+    evidence: NotRequired[dict[str, float]]
+    """With ``vote_unit="answers"``: each answer's evidence (``protocol.evidence``)."""
     winner: Winner | None
     conviction: float
 
@@ -132,6 +134,8 @@ class RoundRecord(TypedDict):
     votes: dict[str, dict[str, float]]
     supports: dict[str, float]
     cluster_supports: dict[str, float]
+    evidence: NotRequired[dict[str, float]]
+    """With ``vote_unit="answers"``: each answer's evidence (``protocol.evidence``)."""
     winner: Winner | None
     conviction: float
     brief: str

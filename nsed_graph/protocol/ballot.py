@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from nsed_graph.protocol.evidence import AnswerVote
 from nsed_graph.protocol.voting import Tally, reliability_from_history
 from nsed_graph.records import AgentHistory, Proposal, Review, Vote, Winner
 
@@ -42,20 +43,34 @@ def reviewer_reliability(
     )
 
 
-def vote_record(round_number: int, proposals: Sequence[Proposal], result: Tally) -> Vote:
+def vote_record(
+    round_number: int,
+    proposals: Sequence[Proposal],
+    result: Tally,
+    answers: AnswerVote | None = None,
+) -> Vote:
     """The vote as plain data: every intermediate a reader needs to recompute it, and the
-    winning proposal (``None`` when no candidate received a vote)."""
+    winning proposal (``None`` when no candidate received a vote).
+
+    With ``answers`` (``vote_unit="answers"``) the winner is the answer vote's, its support the
+    evidence of its answer per usable proposal, and the conviction the answer's share of all
+    evidence; the proposal-level tally stays in the record beside it."""
+    chosen_id, support, conviction = result.winner, result.winner_support, result.conviction
+    if answers is not None:
+        chosen_id, conviction = answers.winner, answers.conviction
+        share = answers.evidence[answers.answer] if answers.answer is not None else 0.0
+        support = share / len(proposals) if proposals else 0.0
     winner: Winner | None = None
-    if result.winner is not None:
-        chosen = next((p for p in proposals if p["agent"] == result.winner), None)
+    if chosen_id is not None:
+        chosen = next((p for p in proposals if p["agent"] == chosen_id), None)
         winner = {
-            "agent": result.winner,
+            "agent": chosen_id,
             "round": round_number,
             "answer": chosen["answer"] if chosen else None,
             "text": chosen["text"] if chosen else "",
-            "support": result.winner_support,
+            "support": support,
         }
-    return {
+    record: Vote = {
         "round": round_number,
         "raw_weights": result.raw,
         "calibrated": result.calibrated,
@@ -64,5 +79,8 @@ def vote_record(round_number: int, proposals: Sequence[Proposal], result: Tally)
         "supports": result.supports,
         "cluster_supports": result.cluster_supports,
         "winner": winner,
-        "conviction": result.conviction,
+        "conviction": conviction,
     }
+    if answers is not None:
+        record["evidence"] = answers.evidence
+    return record

@@ -84,7 +84,7 @@ def round_record(state: NSEDState, vote: Vote) -> RoundRecord:
     """The round as the audit trail keeps it, written once, complete."""
     t = state["round"]
     calls = state.get("calls", [])
-    return {
+    record: RoundRecord = {
         "round": t,
         "seats": state["seats"],
         "proposals": state["proposals"],
@@ -102,6 +102,9 @@ def round_record(state: NSEDState, vote: Vote) -> RoundRecord:
         "usage": summarize_usage(c for c in calls if c["round"] == t),
         "wall_s": round(time.time() - state.get("round_started_at", time.time()), 3),
     }
+    if "evidence" in vote:
+        record["evidence"] = vote["evidence"]
+    return record
 
 
 def learn(

@@ -17,6 +17,7 @@ from nsed_graph.protocol.ballot import (
     reviewer_reliability,
     vote_record,
 )
+from nsed_graph.protocol.evidence import answer_vote
 from nsed_graph.protocol.voting import tally
 from nsed_graph.state import NSEDState
 from nsed_graph.steps.seat import StateNode, Table
@@ -43,6 +44,8 @@ def make_vote(table: Table) -> StateNode:
             reliability = reviewer_reliability(
                 state.get("telemetry") or {}, config.reliability_prior_strength
             )
+        strength = {p["agent"]: table.agents[p["agent"]].prior for p in proposals}
+        salt = f"{state['task']}\0{t}"
         result = tally(
             weights,
             [p["agent"] for p in proposals],
@@ -51,8 +54,8 @@ def make_vote(table: Table) -> StateNode:
             reliability=reliability,
             clusters=answer_clusters(proposals) if config.answer_pooling else None,
             previous_support=state["rounds"][-1]["supports"] if state.get("rounds") else {},
-            strength={p["agent"]: table.agents[p["agent"]].prior for p in proposals},
-            tie_salt=f"{state['task']}\0{t}",
+            strength=strength,
+            tie_salt=salt,
         )
         if result.winner is None:
             return {
@@ -62,7 +65,16 @@ def make_vote(table: Table) -> StateNode:
                     f"{', '.join(sorted(weights))}"
                 )
             }
-        record = vote_record(t, proposals, result)
+        answers = None
+        if config.vote_unit == "answers":
+            answers = answer_vote(
+                answer_clusters(proposals),
+                result.supports,
+                review_weight=config.review_weight,
+                strength=strength,
+                tie_salt=salt,
+            )
+        record = vote_record(t, proposals, result, answers)
         winner = record["winner"]
         emit(
             {
@@ -71,7 +83,7 @@ def make_vote(table: Table) -> StateNode:
                 "winner": winner["agent"] if winner else None,
                 "answer": winner["answer"] if winner else None,
                 "support": winner["support"] if winner else None,
-                "conviction": result.conviction,
+                "conviction": record["conviction"],
                 "supports": result.supports,
             }
         )

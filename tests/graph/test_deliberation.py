@@ -287,3 +287,17 @@ def test_a_tied_vote_goes_to_the_stronger_proposer_not_the_lower_id() -> None:
     supports = out["rounds"][0]["supports"]
     assert supports["aa-small"] == supports["zz-large"]
     assert out["answer"] == "42"
+
+
+def test_the_vote_over_answers_keeps_agreeing_agents_together() -> None:
+    """Issue 13, defect 3: two agents reach 42 and a third says 41; reviewers (at chance, as
+    measured) favour 41. Over proposals 41 wins; over answers, with reviews weighted by their
+    shown worth (none), the two independent solutions of 42 win."""
+    judge = constant_judge({"41": 90, "42": -20})
+    agents, _ = panel({"p": "42", "q": "42", "r": "41"}, dict.fromkeys("pqr", judge))
+    base = NSEDConfig(max_rounds=1, min_rounds=1, answer_format="number")
+    assert create_nsed_graph(agents, base).invoke({"task": TASK})["answer"] == "41"
+    answers = base.model_copy(update={"vote_unit": "answers", "review_weight": 0.0})
+    out = create_nsed_graph(agents, answers).invoke({"task": TASK})
+    assert out["answer"] == "42"
+    assert out["rounds"][0]["evidence"] == {"42": 2.0, "41": 1.0}
