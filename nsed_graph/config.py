@@ -76,6 +76,11 @@ class NSEDConfig(BaseModel):
     max_total_tokens: int | None = Field(default=None, gt=0)
     max_total_cost: float | None = Field(default=None, gt=0.0)
     max_seconds: float | None = Field(default=None, gt=0.0)
+    unanimous_exit: bool = Field(
+        default=True,
+        description="[ours] When every usable proposal of a round gives one answer, take it "
+        "without reviews and stop.",
+    )
 
     # --- vote (docs/protocol.md, "4. Vote") ---
     aggregation: Aggregation = "quadratic"
@@ -215,6 +220,7 @@ class NSEDConfig(BaseModel):
             max_total_tokens=self.max_total_tokens,
             max_total_cost=self.max_total_cost,
             max_seconds=self.max_seconds,
+            unanimous_exit=self.unanimous_exit,
         )
 
     @model_validator(mode="after")

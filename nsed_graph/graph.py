@@ -78,7 +78,7 @@ def build_nsed_graph(
     graph.add_edge(START, "broker")
     graph.add_conditional_edges("broker", partial(send_proposals, table), ["propose"])
     graph.add_edge("propose", "gather")
-    graph.add_conditional_edges("gather", send_reviews, ["review", "stop"])
+    graph.add_conditional_edges("gather", partial(send_reviews, table), ["review", "vote", "stop"])
     graph.add_edge("review", "vote")
     graph.add_conditional_edges("vote", route_after_vote, ["forget_gate", "stop"])
     graph.add_conditional_edges("forget_gate", send_compressor, ["compress", "stop"])

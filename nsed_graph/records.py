@@ -100,6 +100,8 @@ class Vote(TypedDict):
     cluster_supports: dict[str, float]
     evidence: NotRequired[dict[str, float]]
     """With ``vote_unit="answers"``: each answer's evidence (``protocol.evidence``)."""
+    unanimous: NotRequired[bool]
+    """True when every usable proposal gave one answer and the round took it without reviews."""
     winner: Winner | None
     conviction: float
 
@@ -136,6 +138,8 @@ class RoundRecord(TypedDict):
     cluster_supports: dict[str, float]
     evidence: NotRequired[dict[str, float]]
     """With ``vote_unit="answers"``: each answer's evidence (``protocol.evidence``)."""
+    unanimous: NotRequired[bool]
+    """True when every usable proposal gave one answer and the round took it without reviews."""
     winner: Winner | None
     conviction: float
     brief: str

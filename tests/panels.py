@@ -28,15 +28,16 @@ def panel(
 
 
 def losing_a_proposer(judge: Callable[[str], float]) -> list[Agent]:
-    """Two agents that both answer 42 in round 1; from round 2 on "flaky" fails to propose
-    (issue 17: a two-agent table that loses a seat after a right round)."""
+    """Two agents, "steady" answering 42 and "flaky" 41 in round 1 (so the round is reviewed);
+    from round 2 on "flaky" fails to propose (issue 17: a two-agent table that loses a seat
+    after a right round)."""
     proposals = {"n": 0}
 
     def flaky(call: ScriptedCall) -> object:
         if call.structured:
             return review_reply(call.prompt, call.schema, judge)
         proposals["n"] += 1
-        return "ANSWER: 42" if proposals["n"] == 1 else RuntimeError("server went away")
+        return "ANSWER: 41" if proposals["n"] == 1 else RuntimeError("server went away")
 
     agents, _ = panel({"steady": "42"}, {"steady": judge})
     return [*agents, Agent(id="flaky", model=ScriptedChatModel(respond=flaky), family="x")]

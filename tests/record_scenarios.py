@@ -80,6 +80,7 @@ def _brokered_panel() -> tuple[list[Agent], NSEDConfig]:
     scribe = ScriptedChatModel(respond=lambda call: "Agreed: 6 x 7 = 42. Leading answer 42.")
     agents.append(Agent(id="scribe", model=scribe, tags={"writer"}))
     config = NSEDConfig(
+        unanimous_exit=False,
         max_rounds=2,
         min_rounds=1,
         answer_format="number",

@@ -55,6 +55,7 @@ class StopRule:
     max_total_tokens: int | None = None
     max_total_cost: float | None = None
     max_seconds: float | None = None
+    unanimous_exit: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,16 @@ class RoundOutcome:
     answer: str | None
     support: float | None
     conviction: float
+    unanimous: bool = False
+
+
+def unanimous(answers: Sequence[str | None]) -> bool:
+    """Whether a round's usable proposals (at least two) all reached one answer.
+
+    Such a round needs no review: every vote over these proposals picks that answer, so reviews
+    could only cost tokens and time (and later rounds, in this project's records, changed right
+    answers to wrong ones far more often than the reverse)."""
+    return len(answers) >= 2 and None not in answers and len(set(answers)) == 1
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,8 @@ def stop_reason(history: Sequence[RoundOutcome], config: StopRule, spent: Spent)
     if not history:
         return None
     t = history[-1].round
+    if config.unanimous_exit and history[-1].unanimous:
+        return "unanimous"
     if t >= config.max_rounds:
         return "max_rounds"
     if t >= config.min_rounds and _converged(history, config):
@@ -175,6 +188,7 @@ def outcomes(rounds: Sequence[RoundRecord]) -> list[RoundOutcome]:
             answer=r["winner"]["answer"] if r["winner"] else None,
             support=r["winner"]["support"] if r["winner"] else None,
             conviction=r["conviction"],
+            unanimous=r.get("unanimous", False),
         )
         for r in rounds
     ]

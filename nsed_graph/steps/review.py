@@ -3,7 +3,9 @@ node (docs/protocol.md, "3. Review").
 
 Each reviewer scores every other usable proposal, never its own, under its own opaque labels
 (``protocol.masking``). A round with fewer than two usable proposals cannot be reviewed: the
-barrier records why (``halt``) and the edge after it goes straight to the stop step.
+barrier records why (``halt``) and the edge after it goes straight to the stop step. A round
+whose usable proposals all give one answer is not reviewed either (``unanimous_exit``): the edge
+goes to the vote, which takes that answer.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from nsed_graph.config import NSEDConfig
 from nsed_graph.events import emit
 from nsed_graph.prompts import review_messages
 from nsed_graph.protocol.masking import assign_labels
+from nsed_graph.protocol.stopping import unanimous
 from nsed_graph.records import Proposal, Review, Score
 from nsed_graph.schemas import batch_review_schema, score_schema, scores_by_label
 from nsed_graph.state import NSEDState, ReviewTask
@@ -43,11 +46,14 @@ def gather(state: NSEDState) -> dict[str, Any]:
     }
 
 
-def send_reviews(state: NSEDState) -> list[Send] | str:
-    """One ``Send`` per reviewer seat with every usable proposal, or straight to stop."""
+def send_reviews(table: Table, state: NSEDState) -> list[Send] | str:
+    """One ``Send`` per reviewer seat with every usable proposal; straight to stop after a
+    halt, or to the vote when the proposals are unanimous (``unanimous_exit``)."""
     if state.get("halt"):
         return "stop"
     usable = [p for p in state["proposals"] if p["ok"]]
+    if table.config.unanimous_exit and unanimous([p["answer"] for p in usable]):
+        return "vote"
     return [
         Send(
             "review",

@@ -104,6 +104,8 @@ def round_record(state: NSEDState, vote: Vote) -> RoundRecord:
     }
     if "evidence" in vote:
         record["evidence"] = vote["evidence"]
+    if vote.get("unanimous"):
+        record["unanimous"] = True
     return record
 
 

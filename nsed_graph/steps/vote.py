@@ -3,7 +3,9 @@
 
 The arithmetic is ``protocol.voting.tally`` and its inputs and record ``protocol.ballot``; this
 node gathers them from the state. A vote that cannot be taken (no usable review, or every
-weight zero after calibration) records why (``halt``), and the edge after it goes to stop.
+weight zero after calibration) records why (``halt``), and the edge after it goes to stop. A
+round whose proposals are unanimous (``unanimous_exit``) reaches the vote without reviews and
+takes their answer (``unanimous_vote``); the stop step then ends the run.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from nsed_graph.protocol.ballot import (
     vote_record,
 )
 from nsed_graph.protocol.evidence import answer_vote
+from nsed_graph.protocol.stopping import unanimous
 from nsed_graph.protocol.voting import tally
+from nsed_graph.records import Proposal, Vote
 from nsed_graph.state import NSEDState
 from nsed_graph.steps.seat import StateNode, Table
 
@@ -30,6 +34,10 @@ def make_vote(table: Table) -> StateNode:
         """Quadratic vote over the round's reviews: the round's ``vote``, or why there is none."""
         t = state["round"]
         proposals = [p for p in state["proposals"] if p["ok"]]
+        strength = {p["agent"]: table.agents[p["agent"]].prior for p in proposals}
+        salt = f"{state['task']}\0{t}"
+        if config.unanimous_exit and unanimous([p["answer"] for p in proposals]):
+            return {"vote": unanimous_vote(t, proposals, strength, salt)}
         weights = review_weights(state["reviews"])
         if not weights:
             failed = sorted(r["reviewer"] for r in state["reviews"])
@@ -44,8 +52,6 @@ def make_vote(table: Table) -> StateNode:
             reliability = reviewer_reliability(
                 state.get("telemetry") or {}, config.reliability_prior_strength
             )
-        strength = {p["agent"]: table.agents[p["agent"]].prior for p in proposals}
-        salt = f"{state['task']}\0{t}"
         result = tally(
             weights,
             [p["agent"] for p in proposals],
@@ -90,6 +96,30 @@ def make_vote(table: Table) -> StateNode:
         return {"vote": record}
 
     return vote
+
+
+def unanimous_vote(
+    round_number: int, proposals: list[Proposal], strength: dict[str, float], salt: str
+) -> Vote:
+    """The vote of a round whose proposals all gave one answer: that answer, no reviews, the
+    stronger agent's proposal carrying the text, support and conviction 1."""
+    answers = answer_vote(
+        answer_clusters(proposals), {}, review_weight=0.0, strength=strength, tie_salt=salt
+    )
+    record = vote_record(round_number, proposals, tally({}, []), answers)
+    record["unanimous"] = True
+    emit(
+        {
+            "event": "vote",
+            "round": round_number,
+            "winner": answers.winner,
+            "answer": answers.answer,
+            "support": 1.0,
+            "conviction": 1.0,
+            "supports": {},
+        }
+    )
+    return record
 
 
 def route_after_vote(state: NSEDState) -> str:

@@ -36,6 +36,7 @@ def seats_of(record: dict) -> dict[str, str]:
 def test_best_three_seated_then_a_failed_agent_is_replaced() -> None:
     # a proposer+reviewer seat makes two calls at cost 1.0: a budget of 6 pays for three seats
     config = NSEDConfig(
+        unanimous_exit=False,
         max_rounds=2,
         min_rounds=2,
         answer_format="number",
@@ -59,6 +60,7 @@ def test_best_three_seated_then_a_failed_agent_is_replaced() -> None:
 
 def test_proposer_only_and_reviewer_only_seats() -> None:
     config = NSEDConfig(
+        unanimous_exit=False,
         max_rounds=1,
         min_rounds=1,
         answer_format="number",
@@ -88,6 +90,7 @@ def test_compressor_seat_rewrites_the_brief() -> None:
         Agent(id="scribe", model=ScriptedChatModel(respond=minutes), tags={"writer"}),
     ]
     config = NSEDConfig(
+        unanimous_exit=False,
         max_rounds=2,
         min_rounds=2,
         answer_format="number",
@@ -129,6 +132,7 @@ def test_a_failing_compressor_leaves_the_gate_brief_and_is_recorded() -> None:
         ),
     ]
     config = NSEDConfig(
+        unanimous_exit=False,
         max_rounds=1,
         min_rounds=1,
         answer_format="number",

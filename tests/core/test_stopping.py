@@ -15,6 +15,7 @@ from nsed_graph.protocol.stopping import (
     lambert_w0,
     optimal_rounds,
     stop_reason,
+    unanimous,
     utility,
 )
 from nsed_graph.records import Winner
@@ -87,3 +88,18 @@ def test_a_halted_run_is_degraded_with_an_answer_and_failed_without() -> None:
     best: Winner = {"agent": "a", "round": 1, "answer": "42", "text": "ANSWER: 42", "support": 0.5}
     assert halt_reason(best) == "degraded"
     assert halt_reason(None) == "failed"
+
+
+def test_unanimity_needs_two_answers_all_equal() -> None:
+    assert unanimous(["42", "42", "42"])
+    assert not unanimous(["42"])
+    assert not unanimous(["42", "41", "42"])
+    assert not unanimous(["42", None])
+
+
+def test_a_unanimous_round_stops_before_min_rounds_only_when_enabled() -> None:
+    agreed = [RoundOutcome(round=1, answer="4", support=1.0, conviction=1.0, unanimous=True)]
+    on = NSEDConfig(max_rounds=5, min_rounds=3).stop_rule()
+    off = NSEDConfig(max_rounds=5, min_rounds=3, unanimous_exit=False).stop_rule()
+    assert stop_reason(agreed, on, Spent()) == "unanimous"
+    assert stop_reason(agreed, off, Spent()) is None

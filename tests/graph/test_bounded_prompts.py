@@ -19,7 +19,7 @@ def test_largest_prompt_in_round_ten_is_no_larger_than_in_round_two() -> None:
 
     judges = {a: constant_judge({"7": 60}, default=60) for a in ids}
     agents, models = panel(dict.fromkeys(ids, long_answer), judges)
-    config = NSEDConfig(max_rounds=10, min_rounds=10, answer_format="number")
+    config = NSEDConfig(max_rounds=10, min_rounds=10, answer_format="number", unanimous_exit=False)
     out = create_nsed_graph(agents, config).invoke({"task": "What is 3 + 4?"})
     assert len(out["rounds"]) == 10
     assert out["failures"] == []

@@ -73,7 +73,7 @@ def test_best_round_wins_over_a_worse_last_round() -> None:
         return answer
 
     agents, _ = panel({a: answer_for(a) for a in sequences}, dict.fromkeys(sequences, judge))
-    config = NSEDConfig(max_rounds=3, min_rounds=3, answer_format="number")
+    config = NSEDConfig(max_rounds=3, min_rounds=3, answer_format="number", unanimous_exit=False)
     out = create_nsed_graph(agents, config).invoke({"task": TASK})
     assert [r["winner"]["answer"] for r in out["rounds"]] == ["10", "20", "30"]
     supports = [r["winner"]["support"] for r in out["rounds"]]
@@ -202,7 +202,9 @@ def test_a_failed_proposal_is_not_shown_back_to_its_author() -> None:
 
     flaky = ScriptedChatModel(respond=respond)
     agents = [*five_agents()[0][:3], Agent(id="flaky", model=flaky)]
-    config = NSEDConfig(max_rounds=2, min_rounds=2, answer_format="number", max_retries=0)
+    config = NSEDConfig(
+        max_rounds=2, min_rounds=2, answer_format="number", max_retries=0, unanimous_exit=False
+    )
     create_nsed_graph(agents, config).invoke({"task": TASK})
     second = [c for c in flaky.calls if not c.structured][1]
     assert "Your previous answer" not in second.prompt
@@ -301,3 +303,31 @@ def test_the_vote_over_answers_keeps_agreeing_agents_together() -> None:
     out = create_nsed_graph(agents, answers).invoke({"task": TASK})
     assert out["answer"] == "42"
     assert out["rounds"][0]["evidence"] == {"42": 2.0, "41": 1.0}
+
+
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+async def test_a_unanimous_round_is_taken_without_reviews(mode: str) -> None:
+    """Issue 13, "spend compute where it pays": every proposal says 42, so no review can change
+    the answer; the run stops after round 1 with no review call."""
+    agents, _ = panel({"p": "42", "q": "42", "r": "42"}, dict.fromkeys("pqr", WEAK))
+    agents = [
+        agent.model_copy(update={"prior": prior})
+        for agent, prior in zip(agents, (0.2, 0.9, 0.5), strict=True)
+    ]
+    graph = create_nsed_graph(agents, NSEDConfig(max_rounds=3, answer_format="number"))
+    out = graph.invoke({"task": TASK}) if mode == "invoke" else await graph.ainvoke({"task": TASK})
+    assert (out["stop_reason"], out["answer"]) == ("unanimous", "42")
+    assert {c["phase"] for c in out["calls"]} == {"propose"}
+    (record,) = out["rounds"]
+    assert record["unanimous"] is True
+    assert record["reviews"] == []
+    assert out["winner"]["agent"] == "q"  # the strongest agent's proposal carries the text
+    assert (out["winner"]["support"], record["conviction"]) == (1.0, 1.0)
+
+
+def test_without_unanimous_exit_a_unanimous_round_is_reviewed() -> None:
+    agents, _ = panel({"p": "42", "q": "42", "r": "42"}, dict.fromkeys("pqr", WEAK))
+    config = NSEDConfig(max_rounds=1, min_rounds=1, answer_format="number", unanimous_exit=False)
+    out = create_nsed_graph(agents, config).invoke({"task": TASK})
+    assert out["stop_reason"] == "max_rounds"
+    assert any(c["phase"] == "review" for c in out["calls"])

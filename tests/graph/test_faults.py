@@ -142,9 +142,8 @@ def test_no_review_left_ends_degraded_with_the_answer_of_the_earlier_round() -> 
         return review_reply(call.prompt, call.schema, JUDGE)
 
     agents = [broken(f"r{i}", counting) for i in range(3)]
-    out = create_nsed_graph(agents, NSEDConfig(max_rounds=3, min_rounds=3, **FAST)).invoke(
-        {"task": TASK}
-    )
+    config = NSEDConfig(max_rounds=3, min_rounds=3, unanimous_exit=False, **FAST)
+    out = create_nsed_graph(agents, config).invoke({"task": TASK})
     assert out["stop_reason"] == "degraded"
     assert out["error"] is None
     assert "no usable review" in out["warning"]

@@ -72,7 +72,7 @@ def test_redaction_replaces_whole_names_only() -> None:
         {"coder": code, "sorted-x": "42", "third": "42"},
         dict.fromkeys(("coder", "sorted-x", "third"), judge),
     )
-    config = NSEDConfig(max_rounds=1, min_rounds=1, answer_format="text")
+    config = NSEDConfig(max_rounds=1, min_rounds=1, answer_format="text", unanimous_exit=False)
     create_nsed_graph(agents, config).invoke({"task": TASK})
     (review,) = [c for c in models["third"].calls if c.structured]
     assert "the encoder decodes" in review.prompt

@@ -29,6 +29,7 @@ def test_nodes_edges_and_cycle() -> None:
         ("propose", "gather", False),
         ("gather", "review", True),
         ("gather", "stop", True),
+        ("gather", "vote", True),
         ("review", "vote", False),
         ("vote", "forget_gate", True),
         ("vote", "stop", True),
