@@ -21,6 +21,7 @@ QUESTION = "What is 17 + 25? Give the final answer as a number."
 RUNS = 3
 
 
+@pytest.mark.timeout(1200)  # three full runs of the command: about 95 s each on two cores
 def test_the_fast_main_job_answers_and_exits_0_every_time(tmp_path: Path) -> None:
     runner = CliRunner()
     outcomes = []

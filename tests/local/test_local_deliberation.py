@@ -31,6 +31,7 @@ CONFIG = NSEDConfig(
     timeout_s=240,
     proposal_max_tokens=160,
     critique_max_chars=160,
+    unanimous_exit=False,  # the tier checks the review and later-round paths on real calls
 )
 
 
