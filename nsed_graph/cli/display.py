@@ -86,7 +86,7 @@ def summary(out: Mapping[str, Any]) -> RenderableType:
         table.add_column(column)
     for record in rounds:
         winner = record["winner"] or {}
-        failed = _failed_seats(failures, record["round"])
+        failed = _failed_seats(failures, record["round"], phase="propose")
         answers = {
             p["agent"]: (p["answer"] if p["ok"] else failed.get(p["agent"], _FAILED))
             for p in record["proposals"]
@@ -100,7 +100,10 @@ def summary(out: Mapping[str, Any]) -> RenderableType:
             *(_short(answers.get(a, "-")) for a in agents),
         )
     recorded = {record["round"] for record in rounds}
-    for halted in sorted({f["round"] for f in failures} - recorded):
+    halted_rounds = {f["round"] for f in failures}
+    if out.get("stop_reason") in ("degraded", "failed") and isinstance(out.get("round"), int):
+        halted_rounds.add(out["round"])  # halted with no failed seat (all weights zero)
+    for halted in sorted(halted_rounds - recorded):
         failed = _failed_seats(failures, halted)
         table.add_row(str(halted), "-", "halted", "-", "-", *(failed.get(a, "-") for a in agents))
     best = out.get("winner")
@@ -138,12 +141,15 @@ def summary(out: Mapping[str, Any]) -> RenderableType:
     return Group(table, *lines)
 
 
-def _failed_seats(failures: list[Mapping[str, Any]], round_number: int) -> dict[str, str]:
-    """Agent -> "✗ kind" for the seats that failed in a round (the reason is listed below)."""
+def _failed_seats(
+    failures: list[Mapping[str, Any]], round_number: int, phase: str | None = None
+) -> dict[str, str]:
+    """Agent -> "✗ phase kind" for the seats that failed in a round (in ``phase`` only, when
+    given); the reasons are listed below the table."""
     return {
         f["agent"]: f"{_FAILED} {f['phase']} {f['kind']}"
         for f in failures
-        if f["round"] == round_number
+        if f["round"] == round_number and phase in (None, f["phase"])
     }
 
 

@@ -195,6 +195,10 @@ def outcomes(rounds: Sequence[RoundRecord]) -> list[RoundOutcome]:
 
 
 def final_winner(rounds: Sequence[RoundRecord]) -> Winner | None:
-    """The winning proposal of the best round (``best_round``): what the run answers."""
+    """What the run answers: the winning proposal of the best round (``best_round``), except
+    after a unanimous last round, whose answer every proposal gave (``unanimous_exit``): a
+    support of 1 there is no measure to compare with an earlier round's."""
+    if rounds and rounds[-1].get("unanimous"):
+        return rounds[-1]["winner"]
     best = best_round(outcomes(rounds))
     return next((r["winner"] for r in rounds if best and r["round"] == best.round), None)

@@ -48,9 +48,12 @@ def make_forget_gate(table: Table) -> StateNode:
 
 
 def send_compressor(state: NSEDState) -> list[Send] | str:
-    """The compressor seat, if the broker seated one, rewrites the brief; else stop."""
+    """The compressor seat, if the broker seated one, rewrites the brief; else stop (also after
+    a unanimous round, which ends the run, so no later round would read the brief)."""
     compressors = [s["agent"] for s in state["seats"] if s["role"] == "compressor"]
-    if not compressors or not state.get("brief"):
+    vote = state.get("vote")
+    unanimous = vote is not None and vote.get("unanimous", False)
+    if not compressors or not state.get("brief") or unanimous:
         return "stop"
     task: CompressTask = {
         "agent": compressors[0],

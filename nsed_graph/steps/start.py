@@ -56,6 +56,7 @@ def make_start(table: Table, binder: Binder) -> StateNode:
                 "stop_reason": None,
                 "degraded": False,
                 "error": None,
+                "warning": None,
             }
             # the broker sees the new run, not the previous run of this thread
             view = {**state, "round": 0, "rounds": [], "receipts": [], "seats": []}

@@ -122,6 +122,26 @@ def test_telemetry_persists_across_runs_in_a_file_and_in_the_store(tmp_path: Pat
     assert out["telemetry"]["a2"]["rounds"] == 3
 
 
+def test_a_unanimous_round_ends_the_run_without_calling_the_compressor() -> None:
+    scribe = ScriptedChatModel(respond=lambda call: "Agreed: 42.")
+    proposers, _ = panel(
+        dict.fromkeys(("p1", "p2", "p3"), "42"), dict.fromkeys(("p1", "p2", "p3"), JUDGE)
+    )
+    config = NSEDConfig(
+        max_rounds=2,
+        answer_format="number",
+        table_size=4,
+        roles={
+            "proposer_reviewer": RoleSpec(min_seats=3),
+            "compressor": RoleSpec(min_seats=1, max_seats=1, tags=frozenset({"writer"})),
+        },
+    )
+    writer = Agent(id="scribe", model=scribe, tags={"writer"})
+    out = create_nsed_graph([*proposers, writer], config).invoke({"task": TASK})
+    assert out["stop_reason"] == "unanimous"
+    assert scribe.calls == []
+
+
 def test_a_failing_compressor_leaves_the_gate_brief_and_is_recorded() -> None:
     agents = [
         *six_agents()[:3],

@@ -18,11 +18,12 @@ from rich.console import Console
 from rich.progress import Progress
 from typer.testing import CliRunner
 
-from nsed_graph import Agent
+from nsed_graph import Agent, NSEDConfig, create_nsed_graph
 from nsed_graph.cli import app
 from nsed_graph.cli import ask as ask_module
 from nsed_graph.cli import bench as bench_module
 from nsed_graph.cli.common import OpenEnsemble
+from nsed_graph.cli.display import summary
 from nsed_graph.cli.progress import BenchProgress
 from nsed_graph.testing import ScriptedChatModel, constant_judge
 
@@ -98,6 +99,26 @@ def test_ask_without_any_answer_fails_with_exit_1(monkeypatch: pytest.MonkeyPatc
     assert result.exit_code == 1
     assert "Stopped: failed" in result.output
     assert "Error: round 1: only 0 usable proposal(s)" in result.output
+
+
+def test_a_round_halted_without_a_failed_seat_still_has_its_row() -> None:
+    """Every weight zero after calibration halts a round with no failed seat; the table still
+    shows it, and a seat's proposal cell shows only its proposal failures."""
+    judge = constant_judge({"42": 90, "41": -60})
+    agents, _ = panel({"a": "42", "b": "42", "c": "41"}, dict.fromkeys("abc", judge))
+    config = NSEDConfig(max_rounds=1, min_rounds=1, answer_format="number")
+    out = dict(create_nsed_graph(agents, config).invoke({"task": "6 x 7?"}))
+    out |= {"stop_reason": "degraded", "round": 2, "warning": "round 2: every weight was zero"}
+    out["failures"] = [
+        {"round": 1, "agent": "a", "phase": "review", "kind": "timeout", "message": "slow"}
+    ]
+    console = Console(file=io.StringIO(), width=200)
+    console.print(summary(out))
+    shown = console.file.getvalue()
+    rows = {line.split("│")[1].strip(): line for line in shown.splitlines() if "│" in line}
+    assert "halted" in rows["2"]
+    assert "✗" not in rows["1"]  # a's proposal was fine; its review failed
+    assert "round 1 review a: timeout: slow" in shown
 
 
 def test_ask_refuses_a_bad_format(scripted_ensemble: None) -> None:

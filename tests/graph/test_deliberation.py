@@ -331,3 +331,27 @@ def test_without_unanimous_exit_a_unanimous_round_is_reviewed() -> None:
     out = create_nsed_graph(agents, config).invoke({"task": TASK})
     assert out["stop_reason"] == "max_rounds"
     assert any(c["phase"] == "review" for c in out["calls"])
+
+
+def test_a_unanimous_later_round_answers_even_when_an_earlier_round_tied_its_support() -> None:
+    """Two agents: round 1 is won by 41 with support +1 (one reviewer, a sign), round 2 is
+    unanimous on 42, support 1 too. The run answers 42, the answer every proposal gave."""
+    sequences = {"a": ["41", "42"], "b": ["42", "42"]}
+
+    def answer_for(agent: str):
+        seen = {"n": 0}
+
+        def answer(call: ScriptedCall) -> str:
+            seen["n"] += 1
+            return sequences[agent][seen["n"] - 1]
+
+        return answer
+
+    judge = constant_judge({"41": 50, "42": -50})
+    agents, _ = panel({a: answer_for(a) for a in sequences}, dict.fromkeys(sequences, judge))
+    out = create_nsed_graph(agents, NSEDConfig(max_rounds=3, answer_format="number")).invoke(
+        {"task": TASK}
+    )
+    assert [r["winner"]["answer"] for r in out["rounds"]] == ["41", "42"]
+    assert out["rounds"][0]["winner"]["support"] == out["rounds"][1]["winner"]["support"] == 1.0
+    assert (out["stop_reason"], out["answer"], out["winner"]["round"]) == ("unanimous", "42", 2)
