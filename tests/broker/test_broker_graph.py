@@ -4,6 +4,7 @@ telemetry carried from one run to the next."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from langgraph.store.memory import InMemoryStore
 from panels import panel
@@ -13,6 +14,14 @@ from nsed_graph.testing import ScriptedCall, ScriptedChatModel, constant_judge
 
 TASK = "What is 6 x 7? Answer with a number."
 JUDGE = constant_judge({"42": 80, "41": -40})
+WITH_SCRIBE: dict[str, Any] = {
+    "table_size": 4,
+    "roles": {
+        "proposer_reviewer": RoleSpec(min_seats=3),
+        "compressor": RoleSpec(min_seats=1, max_seats=1, tags=frozenset({"writer"})),
+    },
+}
+"""Three deliberating seats and one compressor seat for an agent tagged ``writer``."""
 PRIORS = {"a1": 0.9, "a2": 0.8, "a3": 0.7, "a4": 0.6, "a5": 0.5, "a6": 0.4}
 
 
@@ -94,11 +103,7 @@ def test_compressor_seat_rewrites_the_brief() -> None:
         max_rounds=2,
         min_rounds=2,
         answer_format="number",
-        table_size=4,
-        roles={
-            "proposer_reviewer": RoleSpec(min_seats=3),
-            "compressor": RoleSpec(min_seats=1, max_seats=1, tags=frozenset({"writer"})),
-        },
+        **WITH_SCRIBE,
     )
     out = create_nsed_graph(agents, config).invoke({"task": TASK})
     assert seats_of(out["rounds"][0])["scribe"] == "compressor"
@@ -130,11 +135,7 @@ def test_a_unanimous_round_ends_the_run_without_calling_the_compressor() -> None
     config = NSEDConfig(
         max_rounds=2,
         answer_format="number",
-        table_size=4,
-        roles={
-            "proposer_reviewer": RoleSpec(min_seats=3),
-            "compressor": RoleSpec(min_seats=1, max_seats=1, tags=frozenset({"writer"})),
-        },
+        **WITH_SCRIBE,
     )
     writer = Agent(id="scribe", model=scribe, tags={"writer"})
     out = create_nsed_graph([*proposers, writer], config).invoke({"task": TASK})

@@ -57,22 +57,26 @@ def test_intensity_of_evidence_beats_head_count_over_four_rounds() -> None:
     json.dumps(out)  # the whole output is plain data
 
 
+def in_turn(answers: list[str]):
+    """A proposer that gives ``answers`` one round after another."""
+    seen = {"n": 0}
+
+    def answer(call: ScriptedCall) -> str:
+        seen["n"] += 1
+        return answers[seen["n"] - 1]
+
+    return answer
+
+
 def test_best_round_wins_over_a_worse_last_round() -> None:
     sequences = {"a": ["10", "20", "30"], "b": ["11", "20", "31"], "c": ["12", "20", "32"]}
     judge = constant_judge(
         {"10": 30, "11": -60, "12": -60, "20": 90, "30": 20, "31": -80, "32": -80}
     )
 
-    def answer_for(agent: str):
-        seen = {"n": 0}
-
-        def answer(call: ScriptedCall) -> str:
-            seen["n"] += 1
-            return sequences[agent][seen["n"] - 1]
-
-        return answer
-
-    agents, _ = panel({a: answer_for(a) for a in sequences}, dict.fromkeys(sequences, judge))
+    agents, _ = panel(
+        {a: in_turn(sequences[a]) for a in sequences}, dict.fromkeys(sequences, judge)
+    )
     config = NSEDConfig(max_rounds=3, min_rounds=3, answer_format="number", unanimous_exit=False)
     out = create_nsed_graph(agents, config).invoke({"task": TASK})
     assert [r["winner"]["answer"] for r in out["rounds"]] == ["10", "20", "30"]
@@ -338,17 +342,10 @@ def test_a_unanimous_later_round_answers_even_when_an_earlier_round_tied_its_sup
     unanimous on 42, support 1 too. The run answers 42, the answer every proposal gave."""
     sequences = {"a": ["41", "42"], "b": ["42", "42"]}
 
-    def answer_for(agent: str):
-        seen = {"n": 0}
-
-        def answer(call: ScriptedCall) -> str:
-            seen["n"] += 1
-            return sequences[agent][seen["n"] - 1]
-
-        return answer
-
     judge = constant_judge({"41": 50, "42": -50})
-    agents, _ = panel({a: answer_for(a) for a in sequences}, dict.fromkeys(sequences, judge))
+    agents, _ = panel(
+        {a: in_turn(sequences[a]) for a in sequences}, dict.fromkeys(sequences, judge)
+    )
     out = create_nsed_graph(agents, NSEDConfig(max_rounds=3, answer_format="number")).invoke(
         {"task": TASK}
     )
