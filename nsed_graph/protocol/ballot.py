@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from nsed_graph.protocol.evidence import AnswerVote
-from nsed_graph.protocol.voting import Tally, reliability_from_history
+from nsed_graph.protocol.evidence import AnswerVote, answer_vote
+from nsed_graph.protocol.voting import Tally, reliability_from_history, tally
 from nsed_graph.records import AgentHistory, Proposal, Review, Vote, Winner
 
 
@@ -83,4 +83,18 @@ def vote_record(
     }
     if answers is not None:
         record["evidence"] = answers.evidence
+    return record
+
+
+def unanimous_record(
+    round_number: int, proposals: Sequence[Proposal], strength: Mapping[str, float], salt: str
+) -> Vote:
+    """The vote of a round whose proposals all gave one answer (``unanimous_exit``): that
+    answer without reviews, the stronger agent's proposal carrying the text, support and
+    conviction 1, marked ``unanimous``."""
+    answers = answer_vote(
+        answer_clusters(proposals), {}, review_weight=0.0, strength=strength, tie_salt=salt
+    )
+    record = vote_record(round_number, proposals, tally({}, []), answers)
+    record["unanimous"] = True
     return record

@@ -17,12 +17,11 @@ strength, then digest) is the winner that carries the text.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-_PRECISION = 12
+from nsed_graph.protocol.voting import TIE_PRECISION, tie_digest
 
 
 @dataclass(frozen=True)
@@ -61,22 +60,22 @@ def answer_vote(
         return AnswerVote(evidence={}, answer=None, winner=None, conviction=0.0)
 
     def answer_order(answer: str) -> tuple[float, float, str]:
-        return (-round(evidence[answer], _PRECISION), -backing[answer], _digest(tie_salt, answer))
+        return (
+            -round(evidence[answer], TIE_PRECISION),
+            -backing[answer],
+            tie_digest(tie_salt, answer),
+        )
 
     best = min(evidence, key=answer_order)
 
     def member_order(agent: str) -> tuple[float, float, str]:
-        own = round(supports.get(agent, 0.0), _PRECISION)
-        return (-own, -strengths.get(agent, 0.0), _digest(tie_salt, agent))
+        own = round(supports.get(agent, 0.0), TIE_PRECISION)
+        return (-own, -strengths.get(agent, 0.0), tie_digest(tie_salt, agent))
 
     winner = min((agent for agent, answer in answers.items() if answer == best), key=member_order)
     total = math.fsum(abs(value) for value in evidence.values())
     conviction = evidence[best] / total if total else 0.0
     return AnswerVote(evidence=evidence, answer=best, winner=winner, conviction=conviction)
-
-
-def _digest(salt: str, name: str) -> str:
-    return hashlib.sha256(f"{salt}\0{name}".encode()).hexdigest()
 
 
 __all__ = ["AnswerVote", "answer_vote"]

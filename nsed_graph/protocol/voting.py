@@ -32,7 +32,8 @@ Calibration = Literal["none", "center", "zscore"]
 Weights = Mapping[str, Mapping[str, float]]
 """Raw endorsement weights: reviewer id -> candidate id -> w in [-100, 100]."""
 
-_PRECISION = 12  # supports equal to 12 decimals count as tied, whatever the summation order
+TIE_PRECISION = 12
+"""Supports equal to this many decimals count as tied, whatever the summation order."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,12 @@ class Tally:
     winner: str | None
     winner_support: float
     conviction: float
+
+
+def tie_digest(salt: str, name: str) -> str:
+    """The last tie-break of a vote: reproducible for one task and round (``salt``), but
+    favouring no name across tasks, as the spelling of an id would."""
+    return hashlib.sha256(f"{salt}\0{name}".encode()).hexdigest()
 
 
 def calibrate(weights: Mapping[str, float], mode: Calibration) -> dict[str, float]:
@@ -157,12 +164,12 @@ def tally(
     def order(candidate: str) -> tuple[float, int, float, float, float, str]:
         key = key_of[candidate]
         return (
-            -round(cluster_supports[key], _PRECISION),
+            -round(cluster_supports[key], TIE_PRECISION),
             -agreement[key],
-            -round(supports[candidate], _PRECISION),
+            -round(supports[candidate], TIE_PRECISION),
             -previous.get(candidate, 0.0),
             -strengths.get(candidate, 0.0),
-            hashlib.sha256(f"{tie_salt}\0{candidate}".encode()).hexdigest(),
+            tie_digest(tie_salt, candidate),
         )
 
     ranking = sorted(supports, key=order)

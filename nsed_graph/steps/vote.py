@@ -5,7 +5,7 @@ The arithmetic is ``protocol.voting.tally`` and its inputs and record ``protocol
 node gathers them from the state. A vote that cannot be taken (no usable review, or every
 weight zero after calibration) records why (``halt``), and the edge after it goes to stop. A
 round whose proposals are unanimous (``unanimous_exit``) reaches the vote without reviews and
-takes their answer (``unanimous_vote``); the stop step then ends the run.
+takes their answer (``protocol.ballot.unanimous_record``); the stop step then ends the run.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from nsed_graph.protocol.ballot import (
     answer_clusters,
     review_weights,
     reviewer_reliability,
+    unanimous_record,
     vote_record,
 )
 from nsed_graph.protocol.evidence import answer_vote
@@ -30,23 +31,18 @@ from nsed_graph.steps.seat import StateNode, Table
 def make_vote(table: Table) -> StateNode:
     config = table.config
 
-    def vote(state: NSEDState) -> dict[str, Any]:
-        """Quadratic vote over the round's reviews: the round's ``vote``, or why there is none."""
+    def reviewed(
+        state: NSEDState, proposals: list[Proposal], strength: dict[str, float], salt: str
+    ) -> Vote | str:
+        """The vote over the round's usable reviews, or why it cannot be taken."""
         t = state["round"]
-        proposals = [p for p in state["proposals"] if p["ok"]]
-        strength = {p["agent"]: table.agents[p["agent"]].prior for p in proposals}
-        salt = f"{state['task']}\0{t}"
-        if config.unanimous_exit and unanimous([p["answer"] for p in proposals]):
-            return {"vote": unanimous_vote(t, proposals, strength, salt)}
         weights = review_weights(state["reviews"])
         if not weights:
             failed = sorted(r["reviewer"] for r in state["reviews"])
-            return {
-                "halt": (
-                    f"round {t}: no usable review, the vote cannot be taken; failed reviewers: "
-                    f"{', '.join(failed) or 'none'} (see 'failures' for why)"
-                )
-            }
+            return (
+                f"round {t}: no usable review, the vote cannot be taken; failed reviewers: "
+                f"{', '.join(failed) or 'none'} (see 'failures' for why)"
+            )
         reliability = None
         if config.reviewer_weighting == "reliability":
             reliability = reviewer_reliability(
@@ -64,13 +60,11 @@ def make_vote(table: Table) -> StateNode:
             tie_salt=salt,
         )
         if result.winner is None:
-            return {
-                "halt": (
-                    f"round {t}: the vote produced no winner: every review weight was zero "
-                    f"(after calibration '{config.calibration}'); reviewers: "
-                    f"{', '.join(sorted(weights))}"
-                )
-            }
+            return (
+                f"round {t}: the vote produced no winner: every review weight was zero "
+                f"(after calibration '{config.calibration}'); reviewers: "
+                f"{', '.join(sorted(weights))}"
+            )
         answers = None
         if config.vote_unit == "answers":
             answers = answer_vote(
@@ -80,7 +74,22 @@ def make_vote(table: Table) -> StateNode:
                 strength=strength,
                 tie_salt=salt,
             )
-        record = vote_record(t, proposals, result, answers)
+        return vote_record(t, proposals, result, answers)
+
+    def vote(state: NSEDState) -> dict[str, Any]:
+        """The round's ``vote`` (over its reviews, or unanimous without any), or why there is
+        none (``halt``)."""
+        t = state["round"]
+        proposals = [p for p in state["proposals"] if p["ok"]]
+        strength = {p["agent"]: table.agents[p["agent"]].prior for p in proposals}
+        salt = f"{state['task']}\0{t}"
+        if config.unanimous_exit and unanimous([p["answer"] for p in proposals]):
+            record = unanimous_record(t, proposals, strength, salt)
+        else:
+            outcome = reviewed(state, proposals, strength, salt)
+            if isinstance(outcome, str):
+                return {"halt": outcome}
+            record = outcome
         winner = record["winner"]
         emit(
             {
@@ -90,36 +99,12 @@ def make_vote(table: Table) -> StateNode:
                 "answer": winner["answer"] if winner else None,
                 "support": winner["support"] if winner else None,
                 "conviction": record["conviction"],
-                "supports": result.supports,
+                "supports": record["supports"],
             }
         )
         return {"vote": record}
 
     return vote
-
-
-def unanimous_vote(
-    round_number: int, proposals: list[Proposal], strength: dict[str, float], salt: str
-) -> Vote:
-    """The vote of a round whose proposals all gave one answer: that answer, no reviews, the
-    stronger agent's proposal carrying the text, support and conviction 1."""
-    answers = answer_vote(
-        answer_clusters(proposals), {}, review_weight=0.0, strength=strength, tie_salt=salt
-    )
-    record = vote_record(round_number, proposals, tally({}, []), answers)
-    record["unanimous"] = True
-    emit(
-        {
-            "event": "vote",
-            "round": round_number,
-            "winner": answers.winner,
-            "answer": answers.answer,
-            "support": 1.0,
-            "conviction": 1.0,
-            "supports": {},
-        }
-    )
-    return record
 
 
 def route_after_vote(state: NSEDState) -> str:
