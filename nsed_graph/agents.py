@@ -14,6 +14,10 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$")
+SAMPLE_MARK = "@"
+"""Joins an agent's id and a sample number in the id of a further seat (``qwen@2``): a user's id
+cannot contain it, so a sample's id never collides with an agent's."""
+MAX_SAMPLES = 16
 
 
 def check_agent_id(value: str) -> str:
@@ -47,6 +51,25 @@ class Agent(BaseModel):
     prior: float = Field(default=0.5, ge=0.0, le=1.0)
     pinned: bool = False
     excluded: bool = False
+    samples: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_SAMPLES,
+        description="Most seats this agent may hold in one round; each is a sample of its own.",
+    )
+    sample_temperature: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=2.0,
+        description="Temperature of this agent's proposals when samples > 1; None keeps the "
+        "configured one.",
+    )
+    sample_index: int = Field(
+        default=1,
+        ge=1,
+        description="Which of the agent's samples this seat is (set by sample_seats; 1 is the "
+        "agent itself).",
+    )
 
     @field_validator("id")
     @classmethod
@@ -73,6 +96,41 @@ class Agent(BaseModel):
             + self.cost_per_1k_input * input_tokens / 1000.0
             + self.cost_per_1k_output * output_tokens / 1000.0
         )
+
+
+def sample_seats(agents: Sequence[Agent], *, temperature: float | None) -> list[Agent]:
+    """Every agent, followed by its further samples (``samples > 1``) as agents of their own.
+
+    Seats are samples (docs/protocol.md, "1. Broker"): three seats of one model, each drawing
+    with its own seed, gave a better plurality than one seat of each model in this project's
+    runs. A further sample is the agent under the id ``<id>@<k>`` with ``sample_index = k``: the
+    same model, family and prices, never pinned (the agent itself is), and valued lower by the
+    broker (``NSEDConfig.sample_discount``), so a second sample must earn its seat. Its own seed
+    is set per call (``calls.sampling_settings``). ``temperature`` is the configured
+    temperature of proposals (``NSEDConfig.temperature``): samples drawn at temperature 0 would
+    all be one answer, so that is refused, naming the fix.
+    """
+    expanded: list[Agent] = []
+    for agent in agents:
+        expanded.append(agent)
+        if agent.samples == 1:
+            continue
+        drawn = agent.sample_temperature if agent.sample_temperature is not None else temperature
+        if drawn is None:
+            drawn = getattr(agent.model, "temperature", None)
+        if drawn == 0:
+            raise ValueError(
+                f"agents: {agent.id!r} has samples={agent.samples} at temperature 0, which draws "
+                f"one answer {agent.samples} times; set sample_temperature (e.g. 0.7) on the "
+                "agent, or samples=1"
+            )
+        expanded += [
+            agent.model_copy(
+                update={"id": f"{agent.id}{SAMPLE_MARK}{k}", "sample_index": k, "pinned": False}
+            )
+            for k in range(2, agent.samples + 1)
+        ]
+    return expanded
 
 
 def index_agents(agents: Sequence[Agent]) -> dict[str, Agent]:

@@ -184,6 +184,36 @@ def _usage(raw: Any) -> tuple[int, int]:
     return 0, 0
 
 
+SAMPLE_SEED_STRIDE = 1000
+"""Seeds of one agent's samples lie this far apart, so that sample k of one benchmark draw
+(whose seed is the draw's) never repeats sample 1 of a later draw."""
+
+
+def sampling_settings(agent: Agent, config: NSEDConfig) -> dict[str, Any]:
+    """Temperature and seed of the agent's free-text calls.
+
+    The configured ones (``NSEDConfig.temperature``, ``sampling_seed``) for an agent with one
+    seat; an agent with several samples draws at its ``sample_temperature`` (where set), and
+    sample k with seed ``base + SAMPLE_SEED_STRIDE * (k - 1)``, the base being
+    ``sampling_seed``, else the model's own ``seed``, else 0: its seats are different,
+    reproducible draws.
+    """
+    settings: dict[str, Any] = {}
+    temperature, seed = config.temperature, config.sampling_seed
+    if agent.samples > 1:
+        if agent.sample_temperature is not None:
+            temperature = agent.sample_temperature
+        if seed is None:
+            own = getattr(agent.model, "seed", None)
+            seed = own if isinstance(own, int) else 0
+        seed += SAMPLE_SEED_STRIDE * (agent.sample_index - 1)
+    if temperature is not None:
+        settings["temperature"] = temperature
+    if seed is not None:
+        settings["seed"] = seed
+    return settings
+
+
 def runnable_for(agent: Agent, request: Request, config: NSEDConfig) -> Runnable[Any, Any]:
     """The runnable that performs ``request`` on ``agent``'s model.
 
@@ -198,11 +228,7 @@ def runnable_for(agent: Agent, request: Request, config: NSEDConfig) -> Runnable
             request.schema, method=config.structured_output_method, include_raw=True
         )
     else:
-        settings: dict[str, Any] = {"max_tokens": config.proposal_max_tokens}
-        if config.temperature is not None:
-            settings["temperature"] = config.temperature
-        if config.sampling_seed is not None:
-            settings["seed"] = config.sampling_seed
+        settings = {"max_tokens": config.proposal_max_tokens, **sampling_settings(agent, config)}
         runnable = agent.model.bind(**settings)
     return runnable.with_config(
         run_name=f"{request.purpose}:{agent.id}",
@@ -281,6 +307,7 @@ async def adrive(job: Job[T], agent: Agent, config: NSEDConfig) -> T:
 
 
 __all__ = [
+    "SAMPLE_SEED_STRIDE",
     "CallFailure",
     "CallLog",
     "Job",
@@ -294,4 +321,5 @@ __all__ = [
     "drive",
     "interpret",
     "runnable_for",
+    "sampling_settings",
 ]

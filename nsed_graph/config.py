@@ -168,6 +168,12 @@ class NSEDConfig(BaseModel):
     latency_penalty_per_s: float = Field(
         default=0.001, ge=0.0, description="[ours] Value lost per expected second of a seat."
     )
+    sample_discount: float = Field(
+        default=0.85,
+        ge=0.0,
+        le=1.0,
+        description="[ours] Value of an agent's further sample seat, as a share of the one before.",
+    )
     default_call_tokens: int = Field(
         default=1500, ge=1, description="[ours] Tokens per call assumed before telemetry."
     )

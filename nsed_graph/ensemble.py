@@ -21,6 +21,9 @@ Example (YAML)::
         temperature: 0
         seed: 0
 
+``samples: 3`` lets the broker seat the agent up to three times a round, each seat a draw with
+its own seed (at ``sample_temperature``, where given); see ``Agent.samples``.
+
 ``temperature``, ``seed``, ``max_tokens``, ``timeout_s`` and ``max_retries`` are settings of
 the agent's client, sent with every call it makes (proposals, reviews, the answer-alone
 re-ask); an agent without them keeps its server's own sampling (llama.cpp: temperature 0.8, a
@@ -44,7 +47,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from nsed_graph.agents import Agent, check_agent_id
+from nsed_graph.agents import MAX_SAMPLES, Agent, check_agent_id
 from nsed_graph.local.catalogue import (
     DEFAULT_ENSEMBLE,
     FAST_ENSEMBLE,
@@ -111,6 +114,8 @@ class AgentSpec(BaseModel):
     max_tokens: int | None = Field(default=None, gt=0)
     timeout_s: float | None = Field(default=None, gt=0.0)
     max_retries: int | None = Field(default=None, ge=0)
+    samples: int = Field(default=1, ge=1, le=MAX_SAMPLES)
+    sample_temperature: float | None = Field(default=None, ge=0.0, le=2.0)
 
     @model_validator(mode="before")
     @classmethod
@@ -312,6 +317,8 @@ def _build_agent(agent: AgentSpec, base_url: str, env: Mapping[str, str]) -> Age
         prior=agent.resolved_prior(),
         pinned=agent.pinned,
         excluded=agent.excluded,
+        samples=agent.samples,
+        sample_temperature=agent.sample_temperature,
     )
 
 

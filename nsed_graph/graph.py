@@ -28,7 +28,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
-from nsed_graph.agents import Agent, index_agents
+from nsed_graph.agents import Agent, index_agents, sample_seats
 from nsed_graph.config import NSEDConfig
 from nsed_graph.state import NSEDInput, NSEDOutput, NSEDState
 from nsed_graph.steps.gate import compress_node, make_forget_gate, send_compressor
@@ -65,7 +65,8 @@ def build_nsed_graph(
     config = config or NSEDConfig()
     if not isinstance(config, NSEDConfig):
         raise TypeError(f"config: expected NSEDConfig, got {type(config).__name__}")
-    table = Table.of(index_agents(agents), config)
+    seats = sample_seats(list(index_agents(agents).values()), temperature=config.temperature)
+    table = Table.of({agent.id: agent for agent in seats}, config)
     graph = StateGraph(NSEDState, input_schema=NSEDInput, output_schema=NSEDOutput)
     graph.add_node("broker", make_start(table, binder or broker_binding))
     graph.add_node("propose", propose_node(table))

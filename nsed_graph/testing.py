@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -29,11 +29,13 @@ from nsed_graph.protocol.masking import FENCE_CLOSE, FENCE_OPEN
 
 @dataclass(frozen=True)
 class ScriptedCall:
-    """One call the model received: its messages, the schema asked for, and the prompt text."""
+    """One call the model received: its messages, the schema asked for, the settings sent with
+    it (``temperature``, ``seed``, ``max_tokens``, ...), and the prompt text."""
 
     index: int
     messages: list[BaseMessage]
     schema: dict[str, Any] | None
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def prompt(self) -> str:
@@ -78,9 +80,14 @@ class ScriptedChatModel(BaseChatModel):
     def prompts(self) -> list[str]:
         return [call.prompt for call in self._calls]
 
-    def _next(self, messages: list[BaseMessage], schema: dict[str, Any] | None) -> Reply:
+    def _next(self, messages: list[BaseMessage], settings: dict[str, Any]) -> Reply:
         with self._lock:
-            call = ScriptedCall(index=len(self._calls), messages=list(messages), schema=schema)
+            call = ScriptedCall(
+                index=len(self._calls),
+                messages=list(messages),
+                schema=settings.get("response_format"),
+                settings={k: v for k, v in settings.items() if k != "response_format"},
+            )
             self._calls.append(call)
             if self.respond is not None:
                 return self.respond(call)
@@ -114,7 +121,7 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        reply = self._next(messages, kwargs.get("response_format"))
+        reply = self._next(messages, kwargs)
         if self.latency_s:
             time.sleep(self.latency_s)
         return self._result(reply, messages)
@@ -126,7 +133,7 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        reply = self._next(messages, kwargs.get("response_format"))
+        reply = self._next(messages, kwargs)
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
         return self._result(reply, messages)

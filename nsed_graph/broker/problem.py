@@ -56,6 +56,8 @@ class Agent(Protocol):
     def pinned(self) -> bool: ...
     @property
     def excluded(self) -> bool: ...
+    @property
+    def sample_index(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,9 @@ class SeatCosts:
         """The seat in ``role``: its value and its spend per round."""
         calls = self.calls[role]
         latency = self.latency * calls
-        value = seat_value(self.agent.prior, self.record, role, latency, knobs)
+        value = seat_value(
+            self.agent.prior, self.record, role, latency, knobs, sample=self.agent.sample_index
+        )
         return Option(
             index,
             role,

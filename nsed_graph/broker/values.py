@@ -18,12 +18,17 @@ its value toward what the table actually observed::
     V[m, proposer_reviewer] = (q + rel) / 2 - pen_proposer_reviewer
     V[m, compressor]        = q - pen_compressor
 
+    a further sample of m (its seat k, k >= 2) is worth d ** (k - 1) of that before penalties
+
 ``k`` is ``value_prior_strength`` (for ``fail`` it counts pseudo-calls that succeeded), ``w``
 is ``win_rate_weight``, and ``latency_r`` the expected seconds the seat takes per round: the
 mean latency per call times the calls of the role. Support maps linearly onto [0, 1], so a
 proposal nobody endorsed or rejected (S = 0) is worth 0.5, like an uninformed prior. A seat
 that does both jobs is worth the mean of the two, so seat values stay on one scale whatever the
-role; a value can fall below zero, meaning an empty seat is worth more.
+role; a value can fall below zero, meaning an empty seat is worth more. ``d`` is
+``sample_discount``: samples of one model are correlated, so each further one adds less than the
+one before (the marginal gain of docs/protocol.md, "1. Broker"), yet a second sample of a strong
+model can still outbid a first seat of a much weaker one.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ class ValueKnobs:
     win_rate_weight: float = 0.25
     failure_penalty: float = 0.5
     latency_penalty_per_s: float = 0.001
+    sample_discount: float = 0.85
 
     @classmethod
     def from_config(cls, config: NSEDConfig) -> ValueKnobs:
@@ -54,6 +60,7 @@ class ValueKnobs:
             win_rate_weight=config.win_rate_weight,
             failure_penalty=config.failure_penalty,
             latency_penalty_per_s=config.latency_penalty_per_s,
+            sample_discount=config.sample_discount,
         )
 
 
@@ -92,8 +99,11 @@ def seat_value(
     role: SeatRole,
     latency_s: float,
     knobs: ValueKnobs,
+    *,
+    sample: int = 1,
 ) -> float:
-    """``V[m, r]`` for one agent and role, given the seat's expected seconds per round."""
+    """``V[m, r]`` for one agent and role, given the seat's expected seconds per round;
+    ``sample`` is which of the agent's samples the seat is."""
     q = quality(prior, record, knobs)
     if role == "reviewer":
         base = reliability(q, record, knobs)
@@ -101,6 +111,7 @@ def seat_value(
         base = (q + reliability(q, record, knobs)) / 2.0
     else:
         base = q
+    base *= knobs.sample_discount ** (sample - 1)
     penalty = knobs.failure_penalty * failure_rate(record, knobs)
     penalty += knobs.latency_penalty_per_s * latency_s
     return base - penalty
