@@ -15,7 +15,7 @@ from nsed_graph.protocol.stopping import FatigueParams, StopRule
 from nsed_graph.protocol.voting import Aggregation, Calibration
 from nsed_graph.records import SeatRole
 
-ReviewerWeighting = Literal["none", "reliability"]
+ReviewerWeighting = Literal["none", "reliability", "worth"]
 ReviewMode = Literal["batch", "single"]
 VoteUnit = Literal["proposals", "answers"]
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
@@ -102,6 +102,17 @@ class NSEDConfig(BaseModel):
     reviewer_weighting: ReviewerWeighting = "none"
     reliability_prior_strength: float = Field(
         default=4.0, ge=0.0, description="[ours] Pseudo-rounds that shrink reliability to 1."
+    )
+    worth_prior_accuracy: float = Field(
+        default=0.6,
+        gt=0.0,
+        lt=1.0,
+        description="[ours] Accuracy a reviewer without history is assumed to have (worth).",
+    )
+    worth_prior_strength: float = Field(
+        default=10.0,
+        ge=0.0,
+        description="[ours] Review scores the prior accuracy is worth (worth).",
     )
 
     # --- forget gate (docs/protocol.md, "5. Forget gate") ---

@@ -100,6 +100,9 @@ class Vote(TypedDict):
     cluster_supports: dict[str, float]
     evidence: NotRequired[dict[str, float]]
     """With ``vote_unit="answers"``: each answer's evidence (``protocol.evidence``)."""
+    pivotal: NotRequired[list[str]]
+    """Reviewers without whose reviews the winning answer would have changed (absent when no
+    review was tallied); the run's final answer does not grade them (``protocol.worth``)."""
     unanimous: NotRequired[bool]
     """True when every usable proposal gave one answer and the round took it without reviews."""
     winner: Winner | None
@@ -138,6 +141,9 @@ class RoundRecord(TypedDict):
     cluster_supports: dict[str, float]
     evidence: NotRequired[dict[str, float]]
     """With ``vote_unit="answers"``: each answer's evidence (``protocol.evidence``)."""
+    pivotal: NotRequired[list[str]]
+    """Reviewers without whose reviews the winning answer would have changed (absent when no
+    review was tallied); the run's final answer does not grade them (``protocol.worth``)."""
     unanimous: NotRequired[bool]
     """True when every usable proposal gave one answer and the round took it without reviews."""
     winner: Winner | None
@@ -220,6 +226,8 @@ class AgentHistory(TypedDict):
     wins: int
     reliability_rounds: int
     reliability_sum: float
+    review_hits: int
+    review_misses: int
     below_threshold_streak: int
     last_round: int | None
     mean_support: float | None
@@ -228,6 +236,7 @@ class AgentHistory(TypedDict):
     mean_latency_s: float | None
     mean_tokens: float | None
     mean_reliability: float | None
+    review_accuracy: float | None
 
 
 Telemetry = dict[str, AgentHistory]

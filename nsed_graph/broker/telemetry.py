@@ -20,9 +20,13 @@ The record of one agent::
 
     {"rounds", "calls", "failures", "timeouts", "tokens", "latency_s",
      "scored_rounds", "support_sum", "wins", "reliability_rounds", "reliability_sum",
-     "below_threshold_streak", "last_round",
+     "review_hits", "review_misses", "below_threshold_streak", "last_round",
      "mean_support", "win_rate", "success_rate", "mean_latency_s", "mean_tokens",
-     "mean_reliability"}
+     "mean_reliability", "review_accuracy"}
+
+``review_hits`` and ``review_misses`` count the agent's review scores whose sign was right or
+wrong about a candidate, learned at the end of a run from a known answer or the final answer
+(``protocol.worth``; ``add_review_outcomes``); ``review_accuracy`` is hits over both.
 
 ``mean_latency_s`` and ``mean_tokens`` are per call; a mean without data is None.
 """
@@ -51,6 +55,8 @@ def empty_record() -> dict[str, Any]:
             "wins": 0,
             "reliability_rounds": 0,
             "reliability_sum": 0.0,
+            "review_hits": 0,
+            "review_misses": 0,
             "below_threshold_streak": 0,
             "last_round": None,
         }
@@ -74,6 +80,21 @@ def update_telemetry(
         agent = _check_observation(observation)
         record = updated.get(agent) or empty_record()
         updated[agent] = _fold(record, observation, bench_threshold)
+    return updated
+
+
+def add_review_outcomes(
+    telemetry: Mapping[str, Mapping[str, Any]], outcomes: Mapping[str, tuple[int, int]]
+) -> dict[str, dict[str, Any]]:
+    """Fold a run's review outcomes, reviewer -> (hits, misses), into the telemetry."""
+    updated = {agent: dict(record) for agent, record in telemetry.items()}
+    for agent, (hits, misses) in outcomes.items():
+        if min(hits, misses) < 0:
+            raise ValueError(f"review outcomes of {agent!r}: counts must be >= 0")
+        record = updated.get(agent) or empty_record()
+        record["review_hits"] += hits
+        record["review_misses"] += misses
+        updated[agent] = _with_means(record)
     return updated
 
 
@@ -144,6 +165,8 @@ def _with_means(record: dict[str, Any]) -> dict[str, Any]:
     record["mean_latency_s"] = _ratio(record["latency_s"], calls)
     record["mean_tokens"] = _ratio(record["tokens"], calls)
     record["mean_reliability"] = _ratio(record["reliability_sum"], record["reliability_rounds"])
+    scored = record["review_hits"] + record["review_misses"]
+    record["review_accuracy"] = _ratio(record["review_hits"], scored)
     return record
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from nsed_graph.protocol.evidence import AnswerVote, answer_vote
 from nsed_graph.protocol.voting import Tally, reliability_from_history, tally
+from nsed_graph.protocol.worth import reviewer_worth
 from nsed_graph.records import AgentHistory, Proposal, Review, Vote, Winner
 
 
@@ -41,6 +42,26 @@ def reviewer_reliability(
         },
         prior_strength,
     )
+
+
+def reviewer_worths(
+    telemetry: Mapping[str, AgentHistory],
+    reviewers: Sequence[str],
+    *,
+    prior_accuracy: float,
+    prior_strength: float,
+) -> dict[str, float]:
+    """Each reviewer's worth from the review outcomes in its telemetry (``protocol.worth``);
+    a reviewer without history is worth what the prior accuracy gives."""
+    worths: dict[str, float] = {}
+    for reviewer in reviewers:
+        record = telemetry.get(reviewer)
+        hits = int(record.get("review_hits", 0)) if record else 0
+        misses = int(record.get("review_misses", 0)) if record else 0
+        worths[reviewer] = reviewer_worth(
+            hits, misses, prior_accuracy=prior_accuracy, prior_strength=prior_strength
+        )
+    return worths
 
 
 def vote_record(

@@ -40,6 +40,7 @@ def make_start(table: Table, binder: Binder) -> StateNode:
         view: NSEDState = state
         if fresh:
             task, message_id = resolve_task(state)
+            check_reference(state.get("reference"))
             update = {
                 "task": task,
                 "active_task": task,
@@ -121,6 +122,16 @@ def _new_message(state: Mapping[str, Any]) -> HumanMessage | None:
 def has_new_input(state: Mapping[str, Any]) -> bool:
     """Whether input arrived that the running deliberation has not seen."""
     return _new_task(state) is not None or _new_message(state) is not None
+
+
+def check_reference(reference: object) -> None:
+    """A known answer is compared with the proposals' answers, so it must be one of them."""
+    if reference is not None and (not isinstance(reference, str) or not reference.strip()):
+        raise ValueError(
+            f"reference: expected the known right answer as a non-empty string, got "
+            f"{type(reference).__name__} {reference!r}; e.g. graph.invoke({{'task': ..., "
+            "'reference': '42'}}), or leave it out"
+        )
 
 
 def resolve_task(state: Mapping[str, Any]) -> tuple[str, str | None]:

@@ -17,10 +17,12 @@ from typing import Any
 from langchain_core.messages import AIMessage
 
 from nsed_graph.accounting import round_observations, summarize_usage
-from nsed_graph.broker import update_telemetry
+from nsed_graph.broker import add_review_outcomes, update_telemetry
 from nsed_graph.events import emit
 from nsed_graph.persistence import save_history
+from nsed_graph.protocol.answers import answers_equal
 from nsed_graph.protocol.stopping import Spent, final_winner, halt_reason, outcomes, stop_reason
+from nsed_graph.protocol.worth import run_outcomes
 from nsed_graph.records import RoundRecord, Vote
 from nsed_graph.state import NSEDState
 from nsed_graph.steps.seat import StateNode, Table
@@ -29,6 +31,24 @@ from nsed_graph.steps.seat import StateNode, Table
 def make_stop(table: Table) -> StateNode:
     config = table.config
     rule = config.stop_rule()
+
+    def learn_worth(
+        telemetry: dict[str, Any],
+        rounds: list[RoundRecord],
+        answer: str | None,
+        reference: str | None,
+    ) -> dict[str, Any]:
+        """Fold what the finished run showed of each reviewer into the telemetry: graded by the
+        known answer where the caller gave one, else by the final answer."""
+        truth = reference if reference is not None else answer
+        if truth is None:
+            return telemetry
+        outcomes = run_outcomes(
+            rounds,
+            lambda given: answers_equal(given, truth, config.answer_format),
+            graded_by_final=reference is None,
+        )
+        return add_review_outcomes(telemetry, outcomes)
 
     def stop(state: NSEDState) -> dict[str, Any]:
         """Record the round; go on, or stop with the answer of the best round."""
@@ -50,8 +70,9 @@ def make_stop(table: Table) -> StateNode:
             update["rounds"] = [record]
         if reason is None:
             return update
-        save_history(config, telemetry)
         answer = winner["answer"] if winner else None
+        telemetry = learn_worth(telemetry, rounds, answer, state.get("reference"))
+        save_history(config, telemetry)
         # a halt after a completed round keeps that round's answer: a warning, not an error
         error, warning = (halt, None) if reason == "failed" else (None, halt)
         update |= {
@@ -61,6 +82,8 @@ def make_stop(table: Table) -> StateNode:
             "degraded": bool(halt or state.get("failures")),
             "error": error,
             "warning": warning,
+            "telemetry": telemetry,
+            "reference": None,
         }
         if state.get("messages"):
             content = answer if answer is not None else f"No answer: {halt}"
@@ -104,6 +127,8 @@ def round_record(state: NSEDState, vote: Vote) -> RoundRecord:
     }
     if "evidence" in vote:
         record["evidence"] = vote["evidence"]
+    if "pivotal" in vote:
+        record["pivotal"] = vote["pivotal"]
     if vote.get("unanimous"):
         record["unanimous"] = True
     return record

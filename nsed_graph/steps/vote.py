@@ -17,12 +17,14 @@ from nsed_graph.protocol.ballot import (
     answer_clusters,
     review_weights,
     reviewer_reliability,
+    reviewer_worths,
     unanimous_record,
     vote_record,
 )
-from nsed_graph.protocol.evidence import answer_vote
+from nsed_graph.protocol.evidence import AnswerVote, answer_vote
 from nsed_graph.protocol.stopping import unanimous
-from nsed_graph.protocol.voting import tally
+from nsed_graph.protocol.voting import Tally, Weights, tally
+from nsed_graph.protocol.worth import pivotal_reviewers
 from nsed_graph.records import Proposal, Vote
 from nsed_graph.state import NSEDState
 from nsed_graph.steps.seat import StateNode, Table
@@ -30,6 +32,20 @@ from nsed_graph.steps.seat import StateNode, Table
 
 def make_vote(table: Table) -> StateNode:
     config = table.config
+
+    def weighting(state: NSEDState, reviewers: list[str]) -> dict[str, float] | None:
+        """Each reviewer's multiplier under ``reviewer_weighting`` (None: all count alike)."""
+        telemetry = state.get("telemetry") or {}
+        if config.reviewer_weighting == "reliability":
+            return reviewer_reliability(telemetry, config.reliability_prior_strength)
+        if config.reviewer_weighting == "worth":
+            return reviewer_worths(
+                telemetry,
+                reviewers,
+                prior_accuracy=config.worth_prior_accuracy,
+                prior_strength=config.worth_prior_strength,
+            )
+        return None
 
     def reviewed(
         state: NSEDState, proposals: list[Proposal], strength: dict[str, float], salt: str
@@ -43,38 +59,55 @@ def make_vote(table: Table) -> StateNode:
                 f"round {t}: no usable review, the vote cannot be taken; failed reviewers: "
                 f"{', '.join(failed) or 'none'} (see 'failures' for why)"
             )
-        reliability = None
-        if config.reviewer_weighting == "reliability":
-            reliability = reviewer_reliability(
-                state.get("telemetry") or {}, config.reliability_prior_strength
+        reliability = weighting(state, sorted(weights))
+        clusters = answer_clusters(proposals)
+        previous = state["rounds"][-1]["supports"] if state.get("rounds") else {}
+
+        def decide(counted: Weights) -> tuple[Tally, AnswerVote | None]:
+            result = tally(
+                counted,
+                [p["agent"] for p in proposals],
+                aggregation=config.aggregation,
+                calibration=config.calibration,
+                reliability=reliability,
+                clusters=clusters if config.answer_pooling else None,
+                previous_support=previous,
+                strength=strength,
+                tie_salt=salt,
             )
-        result = tally(
-            weights,
-            [p["agent"] for p in proposals],
-            aggregation=config.aggregation,
-            calibration=config.calibration,
-            reliability=reliability,
-            clusters=answer_clusters(proposals) if config.answer_pooling else None,
-            previous_support=state["rounds"][-1]["supports"] if state.get("rounds") else {},
-            strength=strength,
-            tie_salt=salt,
-        )
+            if config.vote_unit != "answers":
+                return result, None
+            answers = answer_vote(
+                clusters,
+                result.supports,
+                review_weight=config.review_weight,
+                strength=strength,
+                tie_salt=salt,
+            )
+            return result, answers
+
+        def answer_of(outcome: tuple[Tally, AnswerVote | None]) -> str | None:
+            result, answers = outcome
+            if answers is not None:
+                return answers.answer
+            return clusters.get(result.winner) if result.winner is not None else None
+
+        result, answers = decide(weights)
         if result.winner is None:
             return (
                 f"round {t}: the vote produced no winner: every review weight was zero "
                 f"(after calibration '{config.calibration}'); reviewers: "
                 f"{', '.join(sorted(weights))}"
             )
-        answers = None
-        if config.vote_unit == "answers":
-            answers = answer_vote(
-                answer_clusters(proposals),
-                result.supports,
-                review_weight=config.review_weight,
-                strength=strength,
-                tie_salt=salt,
-            )
-        return vote_record(t, proposals, result, answers)
+        record = vote_record(t, proposals, result, answers)
+        record["pivotal"] = pivotal_reviewers(
+            weights,
+            answer_of((result, answers)),
+            lambda left_out: answer_of(
+                decide({i: row for i, row in weights.items() if i != left_out})
+            ),
+        )
+        return record
 
     def vote(state: NSEDState) -> dict[str, Any]:
         """The round's ``vote`` (over its reviews, or unanimous without any), or why there is
