@@ -148,6 +148,12 @@ class NSEDConfig(BaseModel):
         default=400, ge=20, description="Text of each candidate a reviewer sees, in tokens."
     )
     critique_max_chars: int = Field(default=300, ge=20, le=4000)
+    min_resolve_chars: int = Field(
+        default=80,
+        ge=0,
+        description="[ours] Reasoning a later-round proposal shows before its answer line; a "
+        "shorter reply is asked once to re-solve, then refused. 0 accepts any reply.",
+    )
     answer_max_chars: int = Field(
         default=200, ge=1, le=20000, description="Cap of the answer field (code needs more)."
     )

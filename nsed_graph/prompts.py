@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from nsed_graph.config import AnswerFormat
 from nsed_graph.protocol.answers import ANSWER_MARKER
@@ -35,6 +35,12 @@ REFINE_RULES = (
     "Other panel members answered this task before. The consensus so far and the critiques of "
     "your previous answer are below. Fix what the critiques found wrong, combine the strengths "
     "of the best answers, and do not simply repeat the leading answer: verify it."
+)
+
+RESOLVE_RULES = (
+    "That only restated an answer. This round needs a full solution: solve the task again from "
+    "the start, showing every step of your reasoning and checking it against the other "
+    "answers, then give the final line."
 )
 
 EXTRACT_SYSTEM = (
@@ -93,6 +99,17 @@ def propose_messages(
         parts.append(f"Critiques of your previous answer:\n{listed}")
     parts.append(FORMAT_RULES[answer_format])
     return [SystemMessage(PROPOSER_SYSTEM), HumanMessage("\n\n".join(parts))]
+
+
+def resolve_messages(
+    asked: Sequence[BaseMessage], reply: str, answer_format: AnswerFormat
+) -> list[BaseMessage]:
+    """Ask once more, after a later-round reply that only restated an answer, for a re-solve."""
+    return [
+        *asked,
+        AIMessage(reply),
+        HumanMessage(f"{RESOLVE_RULES}\n\n{FORMAT_RULES[answer_format]}"),
+    ]
 
 
 def extract_messages(task: str, reply: str, answer_format: AnswerFormat) -> list[BaseMessage]:

@@ -22,7 +22,7 @@ from typing_extensions import TypedDict
 
 SeatRole = Literal["proposer_reviewer", "proposer", "reviewer", "compressor"]
 Phase = Literal["propose", "review", "compress"]
-FailureKind = Literal["timeout", "error", "empty", "unparseable"]
+FailureKind = Literal["timeout", "error", "empty", "unparseable", "restated"]
 
 
 class Seat(TypedDict):

@@ -214,11 +214,18 @@ def review_reply(
     return {"critique": f"checked answer {answer}", "weight": judge(answer)}
 
 
+WORKED = (
+    "I worked it out step by step: I read the task again, did each calculation twice and "
+    "checked the result against the question."
+)
+"""Reasoning long enough to count as a full re-solve in a later round (``min_resolve_chars``)."""
+
+
 def scripted_agent_model(
     answer: str | Callable[[ScriptedCall], str],
     judge: Callable[[str], float],
     *,
-    reasoning: str = "I worked it out step by step.",
+    reasoning: str = WORKED,
     latency_s: float = 0.0,
     name: str = "scripted",
 ) -> ScriptedChatModel:
@@ -241,6 +248,7 @@ def constant_judge(weights: dict[str, float], default: float = 0.0) -> Callable[
 
 
 __all__: Sequence[str] = (
+    "WORKED",
     "ScriptedCall",
     "ScriptedChatModel",
     "candidates_in",

@@ -18,6 +18,7 @@ from panels import panel
 
 from nsed_graph import Agent, Budget, NSEDConfig, RoleSpec, create_nsed_graph
 from nsed_graph.testing import (
+    WORKED,
     ScriptedCall,
     ScriptedChatModel,
     constant_judge,
@@ -108,7 +109,7 @@ def _silent_reviewers() -> tuple[list[Agent], NSEDConfig]:
                 if seen["reviews"] > 1:
                     return "not json at all"
                 return {label: {"critique": "fine", "weight": 50} for label in "AB"}
-            return f"Worked.\nANSWER: {answer}"
+            return f"{WORKED}\nANSWER: {answer}"
 
         return ScriptedChatModel(respond=respond)
 
@@ -119,7 +120,7 @@ def _silent_reviewers() -> tuple[list[Agent], NSEDConfig]:
 def _lone_proposer() -> tuple[list[Agent], NSEDConfig]:
     """Only one proposal can be read: the round cannot be reviewed."""
     agents = [
-        Agent(id="talker", model=ScriptedChatModel(respond=lambda call: "Hm.\nANSWER: 5")),
+        Agent(id="talker", model=ScriptedChatModel(respond=lambda call: f"{WORKED}\nANSWER: 5")),
         Agent(id="mute-1", model=ScriptedChatModel(respond=lambda call: "")),
         Agent(id="mute-2", model=ScriptedChatModel(respond=lambda call: "")),
     ]

@@ -1,6 +1,10 @@
 """Step 2, propose: one ``Send`` per proposer seat, its job, and its node
 (docs/protocol.md, "2. Propose").
 
+From round 2 on, a reply that only restates an answer (less worked reasoning than
+``min_resolve_chars``, ``protocol.answers.restatement``) is asked once to solve again, and
+refused (kind ``restated``) if it still does not: a later round must re-solve, not copy.
+
 The proposer reasons in free text and its answer is read from a marked final line; only when
 that line is missing or unreadable (no answer, or one absurd for its format: a runaway number,
 an endless repetition, ``protocol.answers.answer_problem``) is it asked for the answer alone in
@@ -22,13 +26,14 @@ from nsed_graph.broker.model import PROPOSING
 from nsed_graph.calls import CallFailure, CallLog, Job, Request, adrive, call_one, drive
 from nsed_graph.config import NSEDConfig
 from nsed_graph.events import emit
-from nsed_graph.prompts import extract_messages, propose_messages
+from nsed_graph.prompts import extract_messages, propose_messages, resolve_messages
 from nsed_graph.protocol.answers import (
     answer_problem,
     extract_answer,
     extraction_problem,
     marked_answer,
     normalize_answer,
+    restatement,
 )
 from nsed_graph.protocol.masking import critiques_received
 from nsed_graph.records import Proposal
@@ -88,6 +93,24 @@ def propose_job(
     if isinstance(reply, CallFailure):
         log.fail(reply)
         return proposal
+    if task["round"] > 1 and restatement(
+        reply.text, config.answer_format, config.min_resolve_chars
+    ):
+        again = resolve_messages(messages, reply.text, config.answer_format)
+        reply = yield from call_one(Request("propose", tuple(again)), log, config.max_retries)
+        if isinstance(reply, CallFailure):
+            log.fail(reply)
+            return proposal
+        why = restatement(reply.text, config.answer_format, config.min_resolve_chars)
+        if why is not None:
+            log.fail(
+                CallFailure(
+                    "restated",
+                    f"round {task['round']}: the reply only restated an answer ({why}), also "
+                    "when asked to solve again; a later-round proposal must be a full re-solve",
+                )
+            )
+            return {**proposal, "text": reply.text}
     proposal["text"] = reply.text
     answer = extract_answer(reply.text, config.answer_format)
     if answer is not None:

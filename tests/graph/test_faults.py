@@ -6,7 +6,13 @@ import pytest
 from panels import losing_a_proposer, panel
 
 from nsed_graph import Agent, NSEDConfig, create_nsed_graph
-from nsed_graph.testing import ScriptedCall, ScriptedChatModel, constant_judge, review_reply
+from nsed_graph.testing import (
+    WORKED,
+    ScriptedCall,
+    ScriptedChatModel,
+    constant_judge,
+    review_reply,
+)
 
 TASK = "What is 6 x 7? Answer with a number."
 JUDGE = constant_judge({"42": 80, "41": -40})
@@ -33,7 +39,7 @@ def empty(call: ScriptedCall):
 
 
 def garbage(call: ScriptedCall):
-    return "{not json" if call.structured else "I think.\nANSWER: 42"
+    return "{not json" if call.structured else f"{WORKED}\nANSWER: 42"
 
 
 FAULTS = {
@@ -136,7 +142,7 @@ def test_no_review_left_ends_degraded_with_the_answer_of_the_earlier_round() -> 
     def counting(call: ScriptedCall):
         if not call.structured:
             proposals["n"] += 1
-            return "ANSWER: 42"
+            return f"{WORKED}\nANSWER: 42"
         if proposals["n"] > 3:  # every reviewer crashes from round two on
             return RuntimeError("reviewer crashed")
         return review_reply(call.prompt, call.schema, JUDGE)

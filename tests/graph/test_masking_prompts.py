@@ -22,7 +22,8 @@ def test_no_prompt_names_an_agent_model_or_family(review_mode: str) -> None:
     agents, models = panel(
         answers,
         dict.fromkeys(IDS, judge),
-        reasoning="As model-of-alpha-seat (family-alpha-seat, alpha-seat) I computed it.",
+        reasoning="As model-of-alpha-seat (family-alpha-seat, alpha-seat) I computed it, "
+        "checking each product twice against the task before I wrote the answer down.",
     )
     config = NSEDConfig(max_rounds=3, min_rounds=3, answer_format="number", review_mode=review_mode)
     out = create_nsed_graph(agents, config).invoke({"task": TASK})
