@@ -98,7 +98,9 @@ class Agent(BaseModel):
         )
 
 
-def sample_seats(agents: Sequence[Agent], *, temperature: float | None) -> list[Agent]:
+def sample_seats(
+    agents: Sequence[Agent], *, temperature: float | None, cap: int | None = None
+) -> list[Agent]:
     """Every agent, followed by its further samples (``samples > 1``) as agents of their own.
 
     Seats are samples (docs/protocol.md, "1. Broker"): three seats of one model, each drawing
@@ -108,27 +110,30 @@ def sample_seats(agents: Sequence[Agent], *, temperature: float | None) -> list[
     broker (``NSEDConfig.sample_discount``), so a second sample must earn its seat. Its own seed
     is set per call (``calls.sampling_settings``). ``temperature`` is the configured
     temperature of proposals (``NSEDConfig.temperature``): samples drawn at temperature 0 would
-    all be one answer, so that is refused, naming the fix.
+    all be one answer, so that is refused, naming the fix. ``cap``
+    (``NSEDConfig.max_samples``) bounds every agent's samples.
     """
     expanded: list[Agent] = []
-    for agent in agents:
+    for given in agents:
+        samples = given.samples if cap is None else min(given.samples, cap)
+        agent = given if samples == given.samples else given.model_copy(update={"samples": samples})
         expanded.append(agent)
-        if agent.samples == 1:
+        if samples == 1:
             continue
         drawn = agent.sample_temperature if agent.sample_temperature is not None else temperature
         if drawn is None:
             drawn = getattr(agent.model, "temperature", None)
         if drawn == 0:
             raise ValueError(
-                f"agents: {agent.id!r} has samples={agent.samples} at temperature 0, which draws "
-                f"one answer {agent.samples} times; set sample_temperature (e.g. 0.7) on the "
+                f"agents: {agent.id!r} has samples={samples} at temperature 0, which draws "
+                f"one answer {samples} times; set sample_temperature (e.g. 0.7) on the "
                 "agent, or samples=1"
             )
         expanded += [
             agent.model_copy(
                 update={"id": f"{agent.id}{SAMPLE_MARK}{k}", "sample_index": k, "pinned": False}
             )
-            for k in range(2, agent.samples + 1)
+            for k in range(2, samples + 1)
         ]
     return expanded
 

@@ -6,7 +6,7 @@ are marked [ours] in ``docs/protocol.md`` and are options here, never constants 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -185,6 +185,11 @@ class NSEDConfig(BaseModel):
     latency_penalty_per_s: float = Field(
         default=0.001, ge=0.0, description="[ours] Value lost per expected second of a seat."
     )
+    max_samples: int | None = Field(
+        default=None,
+        ge=1,
+        description="[ours] Cap on every agent's samples (Agent.samples); 1 is the paper's table.",
+    )
     sample_discount: float = Field(
         default=0.85,
         ge=0.0,
@@ -231,6 +236,15 @@ class NSEDConfig(BaseModel):
 
         both = capacity("proposer_reviewer")
         return both + capacity("proposer") >= 2 and both + capacity("reviewer") >= 1
+
+    @classmethod
+    def paper(cls, **overrides: Any) -> NSEDConfig:
+        """The protocol as the paper describes it, for ablations (``PAPER_PRESET``); any field
+        can still be overridden, e.g. ``NSEDConfig.paper(max_rounds=3)``."""
+        settings = {**PAPER_PRESET, **overrides}
+        if "max_rounds" in overrides and "min_rounds" not in overrides:
+            settings["min_rounds"] = overrides["max_rounds"]  # the paper's rounds are fixed
+        return cls(**settings)
 
     def stop_rule(self) -> StopRule:
         """The settings the stopping rule reads (``protocol.stopping.stop_reason``)."""
@@ -283,7 +297,27 @@ class NSEDConfig(BaseModel):
         return self
 
 
+PAPER_PRESET: dict[str, Any] = {
+    "max_rounds": 7,
+    "min_rounds": 7,
+    "fatigue": None,
+    "unanimous_exit": False,
+    "vote_unit": "proposals",
+    "aggregation": "quadratic",
+    "calibration": "none",
+    "answer_pooling": False,
+    "reviewer_weighting": "none",
+    "review_mode": "batch",
+    "min_resolve_chars": 0,
+    "max_samples": 1,
+}
+"""``NSEDConfig.paper()``: seven fixed rounds, one seat per model, the proposal-level quadratic
+vote with every review counted alike, one structured review call per reviewer, and later-round
+replies taken as they come. Everything this project added on measurement ([ours]: the unanimous
+exit, re-solves, seats as samples, the vote over answers, reviewer worth) is off."""
+
 __all__ = [
+    "PAPER_PRESET",
     "Aggregation",
     "AnswerFormat",
     "Budget",

@@ -65,7 +65,9 @@ def build_nsed_graph(
     config = config or NSEDConfig()
     if not isinstance(config, NSEDConfig):
         raise TypeError(f"config: expected NSEDConfig, got {type(config).__name__}")
-    seats = sample_seats(list(index_agents(agents).values()), temperature=config.temperature)
+    seats = sample_seats(
+        list(index_agents(agents).values()), temperature=config.temperature, cap=config.max_samples
+    )
     table = Table.of({agent.id: agent for agent in seats}, config)
     graph = StateGraph(NSEDState, input_schema=NSEDInput, output_schema=NSEDOutput)
     graph.add_node("broker", make_start(table, binder or broker_binding))

@@ -2,7 +2,7 @@
 (docs/protocol.md, "2. Propose").
 
 From round 2 on, a reply that only restates an answer (less worked reasoning than
-``min_resolve_chars``, ``protocol.answers.restatement``) is asked once to solve again, and
+``resolve_chars``, ``protocol.answers.restatement``) is asked once to solve again, and
 refused (kind ``restated``) if it still does not: a later round must re-solve, not copy.
 
 The proposer reasons in free text and its answer is read from a marked final line; only when
@@ -33,6 +33,7 @@ from nsed_graph.protocol.answers import (
     extraction_problem,
     marked_answer,
     normalize_answer,
+    reasoning_before_answer,
     restatement,
 )
 from nsed_graph.protocol.masking import critiques_received
@@ -93,15 +94,14 @@ def propose_job(
     if isinstance(reply, CallFailure):
         log.fail(reply)
         return proposal
-    if task["round"] > 1 and restatement(
-        reply.text, config.answer_format, config.min_resolve_chars
-    ):
+    needed = resolve_chars(task, config)
+    if task["round"] > 1 and restatement(reply.text, config.answer_format, needed):
         again = resolve_messages(messages, reply.text, config.answer_format)
         reply = yield from call_one(Request("propose", tuple(again)), log, config.max_retries)
         if isinstance(reply, CallFailure):
             log.fail(reply)
             return proposal
-        why = restatement(reply.text, config.answer_format, config.min_resolve_chars)
+        why = restatement(reply.text, config.answer_format, needed)
         if why is not None:
             log.fail(
                 CallFailure(
@@ -142,6 +142,18 @@ def propose_job(
         )
     )
     return proposal
+
+
+def resolve_chars(task: ProposeTask, config: NSEDConfig) -> int:
+    """The worked reasoning a later-round reply must show: ``min_resolve_chars``, or half of
+    what the seat's own previous proposal showed where that was less. An easy task solved in
+    one line stays solvable in one line; a seat that reasoned at length and now only copies an
+    answer does not."""
+    previous = task.get("previous")
+    if previous is None:
+        return config.min_resolve_chars
+    shown = len(reasoning_before_answer(previous["text"])) // 2
+    return min(config.min_resolve_chars, shown)
 
 
 def _problem(text: str, config: NSEDConfig) -> str:

@@ -114,3 +114,18 @@ def test_an_ensemble_file_sets_samples() -> None:
     )
     built = spec.build_agents()
     assert [(a.samples, a.sample_temperature) for a in built] == [(3, 0.8), (1, None)]
+
+
+def test_the_paper_preset_seats_each_model_once_and_runs_fixed_rounds() -> None:
+    paper = NSEDConfig.paper()
+    assert (paper.max_rounds, paper.min_rounds, paper.max_samples) == (7, 7, 1)
+    assert (paper.unanimous_exit, paper.vote_unit, paper.min_resolve_chars) == (
+        False,
+        "proposals",
+        0,
+    )
+    assert NSEDConfig.paper(max_rounds=3).min_rounds == 3
+    capped = sample_seats(
+        [agent("a", 0.5, samples=3, sample_temperature=0.7)], temperature=None, cap=1
+    )
+    assert [(a.id, a.samples) for a in capped] == [("a", 1)]
