@@ -11,12 +11,13 @@ weights have found the right proposal at all (some rule picks it), or did this r
 Reviewer reliability (``reviewer_weighting="reliability"``) is left out: in round 1 it has no
 history yet, so every reviewer weighs the same and the result equals the plain rule. Reviewer
 worth (``reviewer_weighting="worth"``, ``protocol.worth``) is learned from known answers, so it
-can be re-tallied here: a reviewer's round-1 hits and misses on the run's *other* items
+can be re-tallied here: a reviewer's round-1 outcomes on the run's *other* items
 (leave-one-out), or on the items recorded *before* this one (what a deployment that persists
 telemetry would have had), give its worth under the config's prior, which multiplies its votes
 before the vote over answers. Only round-1 reviews are counted; a live run also learns from its
-later rounds. A table of each reviewer's round-1 hits, misses, accuracy and worth on all items
-follows the rows. The printed "any proposal right" row is the ceiling that no vote over these
+later rounds. A table follows the rows: per reviewer, on all items, the right candidates it
+endorsed and the wrong ones it rejected, the plain share of right signs, the balanced accuracy
+(the mean of the two rates, 50% at chance) and the worth. The printed "any proposal right" row is the ceiling that no vote over these
 proposals can pass; "plurality" and the agents alone are the baselines read from the same
 proposals.
 """
@@ -42,7 +43,13 @@ from nsed_graph.config import Aggregation, Calibration, NSEDConfig
 from nsed_graph.local.catalogue import CATALOGUE
 from nsed_graph.protocol.evidence import answer_vote
 from nsed_graph.protocol.voting import tally
-from nsed_graph.protocol.worth import add_outcomes, reviewer_worth, score_outcomes
+from nsed_graph.protocol.worth import (
+    Outcome,
+    add_outcomes,
+    balanced_accuracy,
+    reviewer_worth,
+    score_outcomes,
+)
 
 AGGREGATIONS: tuple[Aggregation, ...] = ("quadratic", "linear", "majority")
 CALIBRATIONS: tuple[Calibration, ...] = ("none", "center", "zscore")
@@ -80,8 +87,8 @@ class Table(NamedTuple):
     def clusters(self) -> dict[str, str]:
         return {p["agent"]: p["answer"] for p in self.proposals}
 
-    def outcomes(self) -> dict[str, tuple[int, int]]:
-        """Each reviewer's (hits, misses) on this table against the known answer; a score of a
+    def outcomes(self) -> dict[str, Outcome]:
+        """Each reviewer's ``Outcome`` on this table against the known answer; a score of a
         reviewer's own proposal is not counted (the vote leaves it out too)."""
         scored = {r: {j: w for j, w in row.items() if j != r} for r, row in self.weights.items()}
         return score_outcomes(scored, self.right)
@@ -147,14 +154,12 @@ def revote(rows: list[dict[str, Any]], items: dict[str, BenchItem]) -> dict[str,
     return outcomes
 
 
-def worths(
-    table: Table, learned: Mapping[str, tuple[int, int]], config: NSEDConfig
-) -> dict[str, float]:
-    """The worth of each of the table's reviewers from ``learned`` (hits, misses) under the
+def worths(table: Table, learned: Mapping[str, Outcome], config: NSEDConfig) -> dict[str, float]:
+    """The worth of each of the table's reviewers from its ``learned`` outcomes under the
     config's prior; a reviewer without history gets the prior's worth, as in the vote step."""
     return {
         reviewer: reviewer_worth(
-            *learned.get(reviewer, (0, 0)),
+            learned.get(reviewer, (0, 0, 0, 0)),
             prior_accuracy=config.worth_prior_accuracy,
             prior_strength=config.worth_prior_strength,
         )
@@ -186,8 +191,8 @@ def revote_worth(
 
 def reviewer_outcomes(
     rows: list[dict[str, Any]], items: dict[str, BenchItem]
-) -> dict[str, tuple[int, int]]:
-    """Each reviewer's round-1 (hits, misses) over all the rows."""
+) -> dict[str, Outcome]:
+    """Each reviewer's round-1 outcomes over all the rows."""
     return add_outcomes(table.outcomes() for table in tables(rows, items))
 
 
@@ -240,16 +245,27 @@ def main(argv: list[str] | None = None) -> None:
     )
     learned = reviewer_outcomes(rows, items)
     width = max(24, *(len(reviewer) for reviewer in learned)) if learned else 24
-    print(f"{'reviewer':<{width}} {'hits':>5} {'misses':>6} {'accuracy':>8} {'worth':>6}")
-    for reviewer, (hits, misses) in sorted(learned.items()):
-        accuracy = f"{hits / (hits + misses):.0%}" if hits + misses else "-"
+    print(
+        f"{'reviewer':<{width}} {'right +':>7} {'wrong -':>7} {'signs':>6} {'balanced':>8} "
+        f"{'worth':>6}"
+    )
+    for reviewer, outcome in sorted(learned.items()):
+        endorsed, seen_right, rejected, seen_wrong = outcome
+        signs = _share(endorsed + rejected, seen_right + seen_wrong)
+        balanced = balanced_accuracy(outcome, prior_accuracy=0.5, prior_strength=0.0)
         worth = reviewer_worth(
-            hits,
-            misses,
+            outcome,
             prior_accuracy=config.worth_prior_accuracy,
             prior_strength=config.worth_prior_strength,
         )
-        print(f"{reviewer:<{width}} {hits:>5} {misses:>6} {accuracy:>8} {worth:>6.2f}")
+        print(
+            f"{reviewer:<{width}} {endorsed:>3}/{seen_right:<3} {rejected:>3}/{seen_wrong:<3} "
+            f"{signs:>6} {balanced:>8.0%} {worth:>6.2f}"
+        )
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.0%}" if whole else "-"
 
 
 if __name__ == "__main__":

@@ -226,8 +226,10 @@ class AgentHistory(TypedDict):
     wins: int
     reliability_rounds: int
     reliability_sum: float
-    review_hits: int
-    review_misses: int
+    review_right_endorsed: int
+    review_right_scored: int
+    review_wrong_rejected: int
+    review_wrong_scored: int
     below_threshold_streak: int
     last_round: int | None
     mean_support: float | None

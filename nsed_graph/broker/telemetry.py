@@ -20,13 +20,15 @@ The record of one agent::
 
     {"rounds", "calls", "failures", "timeouts", "tokens", "latency_s",
      "scored_rounds", "support_sum", "wins", "reliability_rounds", "reliability_sum",
-     "review_hits", "review_misses", "below_threshold_streak", "last_round",
+     "review_right_endorsed", "review_right_scored", "review_wrong_rejected",
+     "review_wrong_scored", "below_threshold_streak", "last_round",
      "mean_support", "win_rate", "success_rate", "mean_latency_s", "mean_tokens",
      "mean_reliability", "review_accuracy"}
 
-``review_hits`` and ``review_misses`` count the agent's review scores whose sign was right or
-wrong about a candidate, learned at the end of a run from a known answer or the final answer
-(``protocol.worth``; ``add_review_outcomes``); ``review_accuracy`` is hits over both.
+The ``review_*`` counts say, of the right candidates the agent scored as a reviewer, how many it
+endorsed, and of the wrong ones, how many it rejected; they are learned at the end of a run from
+a known answer or the final answer (``protocol.worth``; ``add_review_outcomes``).
+``review_accuracy`` is the mean of the two rates (balanced accuracy, 0.5 at chance).
 
 ``mean_latency_s`` and ``mean_tokens`` are per call; a mean without data is None.
 """
@@ -55,8 +57,10 @@ def empty_record() -> dict[str, Any]:
             "wins": 0,
             "reliability_rounds": 0,
             "reliability_sum": 0.0,
-            "review_hits": 0,
-            "review_misses": 0,
+            "review_right_endorsed": 0,
+            "review_right_scored": 0,
+            "review_wrong_rejected": 0,
+            "review_wrong_scored": 0,
             "below_threshold_streak": 0,
             "last_round": None,
         }
@@ -83,17 +87,31 @@ def update_telemetry(
     return updated
 
 
+_REVIEW_COUNTS = (
+    "review_right_endorsed",
+    "review_right_scored",
+    "review_wrong_rejected",
+    "review_wrong_scored",
+)
+
+
 def add_review_outcomes(
-    telemetry: Mapping[str, Mapping[str, Any]], outcomes: Mapping[str, tuple[int, int]]
+    telemetry: Mapping[str, Mapping[str, Any]],
+    outcomes: Mapping[str, tuple[int, int, int, int]],
 ) -> dict[str, dict[str, Any]]:
-    """Fold a run's review outcomes, reviewer -> (hits, misses), into the telemetry."""
+    """Fold a run's review outcomes (``protocol.worth.Outcome`` per reviewer) into the
+    telemetry."""
     updated = {agent: dict(record) for agent, record in telemetry.items()}
-    for agent, (hits, misses) in outcomes.items():
-        if min(hits, misses) < 0:
-            raise ValueError(f"review outcomes of {agent!r}: counts must be >= 0")
+    for agent, outcome in outcomes.items():
+        endorsed, seen_right, rejected, seen_wrong = outcome
+        if min(outcome) < 0 or endorsed > seen_right or rejected > seen_wrong:
+            raise ValueError(
+                f"review outcomes of {agent!r}: counts must be >= 0, and no more endorsed "
+                f"(rejected) than scored, got {outcome!r}"
+            )
         record = updated.get(agent) or empty_record()
-        record["review_hits"] += hits
-        record["review_misses"] += misses
+        for key, count in zip(_REVIEW_COUNTS, outcome, strict=True):
+            record[key] += count
         updated[agent] = _with_means(record)
     return updated
 
@@ -165,8 +183,15 @@ def _with_means(record: dict[str, Any]) -> dict[str, Any]:
     record["mean_latency_s"] = _ratio(record["latency_s"], calls)
     record["mean_tokens"] = _ratio(record["tokens"], calls)
     record["mean_reliability"] = _ratio(record["reliability_sum"], record["reliability_rounds"])
-    scored = record["review_hits"] + record["review_misses"]
-    record["review_accuracy"] = _ratio(record["review_hits"], scored)
+    rates = [
+        rate
+        for rate in (
+            _ratio(record["review_right_endorsed"], record["review_right_scored"]),
+            _ratio(record["review_wrong_rejected"], record["review_wrong_scored"]),
+        )
+        if rate is not None
+    ]
+    record["review_accuracy"] = sum(rates) / len(rates) if rates else None
     return record
 
 

@@ -56,10 +56,18 @@ def reviewer_worths(
     worths: dict[str, float] = {}
     for reviewer in reviewers:
         record = telemetry.get(reviewer)
-        hits = int(record.get("review_hits", 0)) if record else 0
-        misses = int(record.get("review_misses", 0)) if record else 0
+        outcome = (
+            (
+                int(record.get("review_right_endorsed", 0)),
+                int(record.get("review_right_scored", 0)),
+                int(record.get("review_wrong_rejected", 0)),
+                int(record.get("review_wrong_scored", 0)),
+            )
+            if record
+            else (0, 0, 0, 0)
+        )
         worths[reviewer] = reviewer_worth(
-            hits, misses, prior_accuracy=prior_accuracy, prior_strength=prior_strength
+            outcome, prior_accuracy=prior_accuracy, prior_strength=prior_strength
         )
     return worths
 

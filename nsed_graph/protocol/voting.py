@@ -119,7 +119,8 @@ def tally(
     """Combine one round's reviews into supports, a winner and its conviction.
 
     ``reliability`` multiplies each reviewer's votes ([ours]; docs/protocol.md, "Reviewer
-    reliability").
+    reliability" and "Reviewer worth"); a reviewer multiplied by 0 is silent, left out of the
+    mean support (a candidate only silent reviewers scored has support 0 from 0 reviewers).
     ``clusters`` maps candidates to an answer key: candidates in one cluster pool their support
     ([ours] answer pooling) and the winner is the best-supported member of the best cluster.
     Ties go to evidence, never to the spelling of an id (issue 13, defect 2: with the lower id
@@ -143,13 +144,16 @@ def tally(
         factor = 1.0 if reliability is None else reliability.get(reviewer, 1.0)
         cast[reviewer] = {j: v * factor for j, v in votes(row, aggregation).items()}
 
+    # a reviewer weighted 0 is silent: it does not dilute the mean of those that count
+    silent = {i for i in cast if reliability is not None and reliability.get(i, 1.0) == 0.0}
     supports: dict[str, float] = {}
     counted: dict[str, int] = {}
     for candidate in sorted(pool):
-        received = [cast[i][candidate] for i in sorted(cast) if candidate in cast[i]]
-        if received:
-            counted[candidate] = len(received)
-            supports[candidate] = math.fsum(received) / len(received)
+        scored = [i for i in sorted(cast) if candidate in cast[i]]
+        heard = [cast[i][candidate] for i in scored if i not in silent]
+        if scored:
+            counted[candidate] = len(heard)
+            supports[candidate] = math.fsum(heard) / len(heard) if heard else 0.0
 
     key_of = {j: (clusters or {}).get(j, j) for j in supports}
     cluster_supports: dict[str, float] = {}

@@ -5,19 +5,26 @@ yet their votes counted in full and could overturn agreement. The old reliabilit
 against the same round's winner, which the reviewer had helped to choose, and shrunk toward 1;
 so it could not find that out. Here a reviewer's worth is learned from outcomes:
 
-- a score is a **hit** when its sign is right about the candidate (positive for a right answer,
-  negative for a wrong one) and a **miss** otherwise; a score of 0 is neither;
+- a reviewer's scores are counted on each side: of the right candidates it scored, how many it
+  endorsed (weight > 0); of the wrong ones, how many it rejected (weight < 0); a score of 0
+  counts on neither side;
 - what is right comes from a known answer (the run's ``reference``, which a benchmark has),
   else from the run's final answer, counting a reviewer only in rounds whose winning answer did
   not depend on it (it is not ``pivotal``), so that no reviewer grades itself;
-- its accuracy is shrunk toward a prior, ``p = (hits + k * p0) / (hits + misses + k)``, and its
-  worth is the log-odds of that accuracy, floored at 0::
+- its accuracy is **balanced**, the mean of the two sides, each shrunk toward a prior ``p0``
+  with ``k / 2`` pseudo-scores::
 
+      tpr   = (right endorsed + k/2 p0) / (right scored + k/2)
+      tnr   = (wrong rejected + k/2 p0) / (wrong scored + k/2)
+      p     = (tpr + tnr) / 2
       worth = max(0, ln(p / (1 - p)))       (capped at WORTH_CAP)
 
-  so a reviewer at chance (or worse) moves nothing, and a reviewer right 3 times in 4 counts
-  about 1.1 times a full vote. A review that scores every candidate alike gains as many misses
-  as hits on a contested table, so it earns nothing either.
+  so a reviewer at chance (or worse) moves nothing. Balanced, because a plain share of right
+  signs rewards a reviewer for the table it sat at: one that rejects everything looked 82%
+  accurate where most answers were wrong (the 1.5B on GSM8K, right in 1 of its 10 endorsements),
+  and one that endorses everything looked 65% accurate where most were right (SmolLM2 on
+  ARC-Easy). A reviewer that rejects, or endorses, everything has a balanced accuracy of one
+  half, and a worth of 0, whatever its table.
 """
 
 from __future__ import annotations
@@ -33,48 +40,56 @@ make one voice decide every later round."""
 
 Weights = Mapping[str, Mapping[str, float]]
 
+Outcome = tuple[int, int, int, int]
+"""A reviewer's record: (right endorsed, right scored, wrong rejected, wrong scored)."""
+
 
 def score_outcomes(
     raw_weights: Weights, right: Mapping[str, bool], *, skip: Collection[str] = ()
-) -> dict[str, tuple[int, int]]:
-    """(hits, misses) of each reviewer over the candidates whose rightness is known.
+) -> dict[str, Outcome]:
+    """Each reviewer's ``Outcome`` over the candidates whose rightness is known.
 
     ``raw_weights`` maps reviewer -> candidate -> weight (the round's ``raw_weights``);
-    candidates missing from ``right`` and reviewers in ``skip`` are not counted.
+    candidates missing from ``right``, scores of 0 and reviewers in ``skip`` are not counted.
     """
-    outcomes: dict[str, tuple[int, int]] = {}
+    outcomes: dict[str, Outcome] = {}
     for reviewer in sorted(raw_weights):
         if reviewer in skip:
             continue
-        hits = misses = 0
+        endorsed = seen_right = rejected = seen_wrong = 0
         for candidate, weight in raw_weights[reviewer].items():
             if candidate not in right or weight == 0:
                 continue
-            if (weight > 0) == right[candidate]:
-                hits += 1
+            if right[candidate]:
+                seen_right += 1
+                endorsed += weight > 0
             else:
-                misses += 1
-        if hits or misses:
-            outcomes[reviewer] = (hits, misses)
+                seen_wrong += 1
+                rejected += weight < 0
+        if seen_right or seen_wrong:
+            outcomes[reviewer] = (endorsed, seen_right, rejected, seen_wrong)
     return outcomes
 
 
-def add_outcomes(
-    totals: Iterable[Mapping[str, tuple[int, int]]],
-) -> dict[str, tuple[int, int]]:
-    """Sum (hits, misses) per reviewer over several rounds."""
-    summed: dict[str, tuple[int, int]] = {}
+def add_outcomes(totals: Iterable[Mapping[str, Outcome]]) -> dict[str, Outcome]:
+    """Sum each reviewer's outcomes over several rounds or runs."""
+    summed: dict[str, Outcome] = {}
     for outcomes in totals:
-        for reviewer, (hits, misses) in outcomes.items():
-            old_hits, old_misses = summed.get(reviewer, (0, 0))
-            summed[reviewer] = (old_hits + hits, old_misses + misses)
+        for reviewer, outcome in outcomes.items():
+            old = summed.get(reviewer, (0, 0, 0, 0))
+            summed[reviewer] = (
+                old[0] + outcome[0],
+                old[1] + outcome[1],
+                old[2] + outcome[2],
+                old[3] + outcome[3],
+            )
     return summed
 
 
 def run_outcomes(
     rounds: Sequence[RoundRecord], right: Callable[[str], bool], *, graded_by_final: bool
-) -> dict[str, tuple[int, int]]:
-    """(hits, misses) of each reviewer over a finished run's rounds.
+) -> dict[str, Outcome]:
+    """Each reviewer's ``Outcome`` over a finished run's rounds.
 
     ``right`` says whether a proposal's answer is right: against a known answer, or against the
     run's final answer when ``graded_by_final``, in which case a round's ``pivotal`` reviewers
@@ -92,15 +107,20 @@ def run_outcomes(
     return add_outcomes(per_round)
 
 
-def reviewer_worth(
-    hits: int, misses: int, *, prior_accuracy: float, prior_strength: float
-) -> float:
+def balanced_accuracy(outcome: Outcome, *, prior_accuracy: float, prior_strength: float) -> float:
+    """The mean of the shrunk rates of endorsing right and rejecting wrong candidates."""
+    endorsed, seen_right, rejected, seen_wrong = outcome
+    half = prior_strength / 2.0
+
+    def rate(hits: int, seen: int) -> float:
+        return (hits + half * prior_accuracy) / (seen + half) if seen + half else prior_accuracy
+
+    return (rate(endorsed, seen_right) + rate(rejected, seen_wrong)) / 2.0
+
+
+def reviewer_worth(outcome: Outcome, *, prior_accuracy: float, prior_strength: float) -> float:
     """The log-odds worth of a reviewer with this record; see the module docstring."""
-    scored = hits + misses
-    if scored + prior_strength == 0:
-        p = prior_accuracy
-    else:
-        p = (hits + prior_strength * prior_accuracy) / (scored + prior_strength)
+    p = balanced_accuracy(outcome, prior_accuracy=prior_accuracy, prior_strength=prior_strength)
     if p <= 0.5:
         return 0.0
     if p >= 1.0:
@@ -122,7 +142,9 @@ def pivotal_reviewers(
 
 __all__ = [
     "WORTH_CAP",
+    "Outcome",
     "add_outcomes",
+    "balanced_accuracy",
     "pivotal_reviewers",
     "reviewer_worth",
     "run_outcomes",

@@ -45,18 +45,22 @@ def test_worth_learned_from_other_items_lets_the_one_discerning_reviewer_decide(
     worth = script.revote_worth(rows, by_id)
 
     assert plain["vote over answers, review_weight 1"] == [False] * 6  # b and c outvote a
-    # a worth-0 reviewer still counts in the mean support, so a's rejection of 41 is halved:
-    # 41 keeps 2 - 2 * 0.49 * lambda against 42's 1, and only lambda 2 turns it
-    assert worth["vote over answers, review_weight 1, worth leave-one-out"] == [False] * 6
-    assert worth["vote over answers, review_weight 2, worth leave-one-out"] == [True] * 6
+    # b and c, at chance, are silent; a's rejection of 41 (its worth about 1.1 from the other
+    # items) takes 41's two solutions below 42's one from lambda 1 on
+    assert worth["vote over answers, review_weight 0.5, worth leave-one-out"] == [False] * 6
+    assert worth["vote over answers, review_weight 1, worth leave-one-out"] == [True] * 6
     # with only earlier items, the first ones have too little history to trust a
-    earlier = worth["vote over answers, review_weight 2, worth from earlier items"]
+    earlier = worth["vote over answers, review_weight 1, worth from earlier items"]
     assert earlier[0] is False
     assert earlier[-1] is True
     assert earlier == sorted(earlier)  # once a has earned enough worth, it keeps it
     assert len(worth) == 3 * 2
 
-    assert script.reviewer_outcomes(rows, by_id) == {"a": (12, 0), "b": (0, 12), "c": (0, 12)}
+    assert script.reviewer_outcomes(rows, by_id) == {
+        "a": (0, 0, 12, 12),  # rejected every wrong answer; never saw a right one
+        "b": (0, 6, 0, 6),  # rejected the right answer, endorsed the wrong one
+        "c": (0, 6, 0, 6),
+    }
 
 
 def test_the_printed_table_lists_each_reviewer_with_its_worth(
@@ -75,6 +79,8 @@ def test_the_printed_table_lists_each_reviewer_with_its_worth(
     printed = capsys.readouterr().out
     assert "vote over answers, review_weight 2, worth leave-one-out" in printed
     lines = {line.split()[0]: line.split()[1:] for line in printed.splitlines() if line}
-    # (4 + 10 * 0.6) / (4 + 10) = 5/7 right: ln(5/2) = 0.92; at 0 of 4 the worth is floored
-    assert lines["a"] == ["4", "0", "100%", "0.92"]
-    assert lines["b"] == ["0", "4", "0%", "0.00"]
+    # a: no right candidate seen, 4 of 4 wrong ones rejected. Printed balanced accuracy counts
+    # the unseen side as chance: 75%. Its worth keeps that side at the prior 0.6 and shrinks the
+    # other, (4 + 3) / (4 + 5) = 7/9: (0.6 + 7/9) / 2 = 0.689, ln(0.689 / 0.311) = 0.795
+    assert lines["a"] == ["0/0", "4/4", "100%", "75%", "0.79"]
+    assert lines["b"] == ["0/2", "0/2", "0%", "0%", "0.00"]

@@ -28,6 +28,15 @@ def table():
     return agents
 
 
+def outcome(record: dict) -> tuple[int, int, int, int]:
+    return (
+        record["review_right_endorsed"],
+        record["review_right_scored"],
+        record["review_wrong_rejected"],
+        record["review_wrong_scored"],
+    )
+
+
 def config(tmp_path: Path, **options: object) -> NSEDConfig:
     return NSEDConfig(
         max_rounds=1,
@@ -43,11 +52,13 @@ def test_a_known_answer_grades_every_reviewer_and_the_grades_persist(tmp_path: P
     result = graph.invoke({"task": TASK, "reference": "42"})
     assert result["answer"] == "43"  # counted alike, the liar decides
     telemetry = result["telemetry"]
-    assert (telemetry["honest"]["review_hits"], telemetry["honest"]["review_misses"]) == (2, 0)
-    assert (telemetry["liar"]["review_hits"], telemetry["liar"]["review_misses"]) == (0, 2)
-    assert telemetry["quiet"]["review_accuracy"] is None  # a weight of 0 is neither
+    assert outcome(telemetry["honest"]) == (0, 0, 2, 2)  # rejected both wrong answers
+    assert outcome(telemetry["liar"]) == (0, 1, 0, 1)  # rejected the right, endorsed a wrong
+    assert telemetry["honest"]["review_accuracy"] == 1.0
+    assert telemetry["liar"]["review_accuracy"] == 0.0
+    assert telemetry["quiet"]["review_accuracy"] is None  # a weight of 0 counts on no side
     again = graph.invoke({"task": TASK, "reference": "42"})
-    assert again["telemetry"]["honest"]["review_hits"] == 4  # carried across runs
+    assert outcome(again["telemetry"]["honest"]) == (0, 0, 4, 4)  # carried across runs
 
 
 def test_a_reviewer_shown_to_be_wrong_stops_deciding_the_vote(tmp_path: Path) -> None:
@@ -76,9 +87,9 @@ def test_graded_by_the_final_answer_a_reviewer_never_grades_its_own_decision(
     assert result["answer"] == "43"
     assert record["pivotal"] == ["liar"]  # without its votes 43 would not have won
     telemetry = result["telemetry"]
-    assert telemetry["liar"]["review_hits"] + telemetry["liar"]["review_misses"] == 0
-    # honest rejected 41 (a hit against the final 43) and 43 (a miss)
-    assert (telemetry["honest"]["review_hits"], telemetry["honest"]["review_misses"]) == (1, 1)
+    assert outcome(telemetry["liar"]) == (0, 0, 0, 0)
+    # against the final 43, honest rightly rejected 41 and wrongly rejected 43
+    assert outcome(telemetry["honest"]) == (0, 1, 1, 1)
 
 
 def test_the_reference_reaches_no_prompt_and_is_cleared_when_the_run_ends(tmp_path: Path) -> None:
