@@ -89,12 +89,12 @@ class NSEDConfig(BaseModel):
         default=False, description="[ours] Pool the support of proposals with equal answers."
     )
     vote_unit: VoteUnit = Field(
-        default="proposals",
+        default="answers",
         description="[ours] 'answers': the vote is over answers, each usable proposal one "
         "solution weighted 1 + review_weight * its support (protocol/evidence.py).",
     )
     review_weight: float = Field(
-        default=1.0,
+        default=0.0,
         ge=0.0,
         le=10.0,
         description="[ours] With vote_unit='answers': how far reviews move a solution's weight.",

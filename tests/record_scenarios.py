@@ -49,7 +49,9 @@ def _drifting_panel() -> tuple[list[Agent], NSEDConfig]:
         "gamma": _counting(["40", "41", "42"]),
     }
     agents, _ = panel(answers, dict.fromkeys(answers, judge))
-    return agents, NSEDConfig(max_rounds=3, min_rounds=3, answer_format="number", seed=7)
+    return agents, NSEDConfig(
+        vote_unit="proposals", max_rounds=3, min_rounds=3, answer_format="number", seed=7
+    )
 
 
 def _failing_panel() -> tuple[list[Agent], NSEDConfig]:
@@ -63,7 +65,12 @@ def _failing_panel() -> tuple[list[Agent], NSEDConfig]:
 
     agents.append(Agent(id="dead", model=ScriptedChatModel(respond=broken), family="family-dead"))
     config = NSEDConfig(
-        max_rounds=2, min_rounds=2, answer_format="number", max_retries=1, calibration="center"
+        vote_unit="proposals",
+        max_rounds=2,
+        min_rounds=2,
+        answer_format="number",
+        max_retries=1,
+        calibration="center",
     )
     return agents, config
 
@@ -81,6 +88,7 @@ def _brokered_panel() -> tuple[list[Agent], NSEDConfig]:
     scribe = ScriptedChatModel(respond=lambda call: "Agreed: 6 x 7 = 42. Leading answer 42.")
     agents.append(Agent(id="scribe", model=scribe, tags={"writer"}))
     config = NSEDConfig(
+        vote_unit="proposals",
         unanimous_exit=False,
         max_rounds=2,
         min_rounds=1,
@@ -114,7 +122,9 @@ def _silent_reviewers() -> tuple[list[Agent], NSEDConfig]:
         return ScriptedChatModel(respond=respond)
 
     agents = [Agent(id=n, model=model(a)) for n, a in (("x", "1"), ("y", "2"), ("z", "1"))]
-    return agents, NSEDConfig(max_rounds=3, min_rounds=3, max_retries=0, answer_format="number")
+    return agents, NSEDConfig(
+        vote_unit="proposals", max_rounds=3, min_rounds=3, max_retries=0, answer_format="number"
+    )
 
 
 def _lone_proposer() -> tuple[list[Agent], NSEDConfig]:
@@ -124,7 +134,9 @@ def _lone_proposer() -> tuple[list[Agent], NSEDConfig]:
         Agent(id="mute-1", model=ScriptedChatModel(respond=lambda call: "")),
         Agent(id="mute-2", model=ScriptedChatModel(respond=lambda call: "")),
     ]
-    return agents, NSEDConfig(max_rounds=2, max_retries=0, answer_format="number")
+    return agents, NSEDConfig(
+        vote_unit="proposals", max_rounds=2, max_retries=0, answer_format="number"
+    )
 
 
 SCENARIOS: dict[str, Callable[[], tuple[list[Agent], NSEDConfig]]] = {

@@ -207,7 +207,8 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     items = [BenchItem(f"q{i}", "toy", f"6 x 7? #{i}", "42", "number") for i in range(3)]
     out = tmp_path_factory.mktemp("bench")
     settings = BenchSettings(
-        nsed=NSEDConfig(max_rounds=3, min_rounds=3, unanimous_exit=False), samples=2
+        nsed=NSEDConfig(vote_unit="proposals", max_rounds=3, min_rounds=3, unanimous_exit=False),
+        samples=2,
     )
     summary = run_benchmark(
         agents, items, ["single", "majority", "moa", "nsed"], out, settings=settings

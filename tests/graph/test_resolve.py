@@ -12,7 +12,9 @@ from nsed_graph.testing import WORKED, ScriptedCall, ScriptedChatModel, constant
 
 TASK = "What is 6 x 7? Answer with a number."
 JUDGE = constant_judge({"42": 80, "41": -60})
-CONFIG = NSEDConfig(max_rounds=2, min_rounds=2, answer_format="number", unanimous_exit=False)
+CONFIG = NSEDConfig(
+    vote_unit="proposals", max_rounds=2, min_rounds=2, answer_format="number", unanimous_exit=False
+)
 
 
 def copier(resolves: bool) -> tuple[Agent, ScriptedChatModel]:

@@ -39,6 +39,7 @@ def outcome(record: dict) -> tuple[int, int, int, int]:
 
 def config(tmp_path: Path, **options: object) -> NSEDConfig:
     return NSEDConfig(
+        vote_unit="proposals",
         max_rounds=1,
         min_rounds=1,
         answer_format="integer",
