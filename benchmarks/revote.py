@@ -17,9 +17,9 @@ telemetry would have had), give its worth under the config's prior, which multip
 before the vote over answers. Only round-1 reviews are counted; a live run also learns from its
 later rounds. A table follows the rows: per reviewer, on all items, the right candidates it
 endorsed and the wrong ones it rejected, the plain share of right signs, the balanced accuracy
-(the mean of the two rates, 50% at chance) and the worth. The printed "any proposal right" row is the ceiling that no vote over these
-proposals can pass; "plurality" and the agents alone are the baselines read from the same
-proposals.
+(the mean of the two rates, 50% at chance) and the worth. The printed "any proposal right" row
+is the ceiling that no vote over these proposals can pass; "plurality" and the agents alone are
+the baselines read from the same proposals.
 """
 
 from __future__ import annotations
