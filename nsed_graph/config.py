@@ -16,7 +16,7 @@ from nsed_graph.protocol.voting import Aggregation, Calibration
 from nsed_graph.records import SeatRole
 
 ReviewerWeighting = Literal["none", "reliability", "worth"]
-ReviewMode = Literal["batch", "single"]
+ReviewMode = Literal["batch", "single", "reasoned"]
 VoteUnit = Literal["proposals", "answers"]
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
 

@@ -2,9 +2,10 @@
 
 Here the broker decides what a seat costs, before any optimisation:
 
-- calls per round: a proposer makes 1 call, a compressor 1, a reviewer 1 in ``batch`` review
-  mode and one per other proposal in ``single`` mode (bounded by the table size, an upper
-  bound), and a proposer_reviewer the sum of both jobs;
+- calls per round: a proposer makes 1 call, a compressor 1, a reviewer 1 in ``batch`` and
+  ``reasoned`` review mode (a reasoned review's rare structured fallback is not counted) and one
+  per other proposal in ``single`` mode (bounded by the table size, an upper bound), and a
+  proposer_reviewer the sum of both jobs;
 - tokens per call: the agent's mean from telemetry, else ``default_call_tokens``;
 - money per call: ``Agent.cost`` plus every expected token priced at the dearer of the input
   and output rates, an upper bound that holds whatever the split;
@@ -102,7 +103,7 @@ def build_problem(
     if offer_all and "proposer_reviewer" not in specs:
         roles.append("proposer_reviewer")
     seats_guess = config.table_size or target_size or len(agents)
-    review_calls = 1 if config.review_mode == "batch" else max(1, seats_guess - 1)
+    review_calls = 1 if config.review_mode != "single" else max(1, seats_guess - 1)
     knobs = ValueKnobs.from_config(config)
     candidates: list[Candidate] = []
     options: list[Option] = []

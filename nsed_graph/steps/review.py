@@ -20,9 +20,14 @@ from nsed_graph.broker.model import REVIEWING
 from nsed_graph.calls import CallFailure, CallLog, Job, Reply, Request, call_all, call_one
 from nsed_graph.config import NSEDConfig
 from nsed_graph.events import emit
-from nsed_graph.prompts import review_messages
+from nsed_graph.prompts import (
+    reasoned_review_messages,
+    review_messages,
+    verdicts_again_messages,
+)
 from nsed_graph.protocol.masking import assign_labels
 from nsed_graph.protocol.stopping import unanimous
+from nsed_graph.protocol.verdicts import read_verdicts
 from nsed_graph.records import Proposal, Review, Score
 from nsed_graph.schemas import batch_review_schema, score_schema, scores_by_label
 from nsed_graph.state import NSEDState, ReviewTask
@@ -30,6 +35,8 @@ from nsed_graph.steps.seat import Table, seat_done, seat_node
 
 PeerText = Callable[[Proposal], str]
 """How a proposal is shown to another seat: masked, redacted and cut to budget."""
+ReviewReplies = tuple[list[Reply | CallFailure], dict[str, dict[str, Any]]]
+"""Every reply of a review's calls, and the scores read from them by label."""
 
 
 def gather(state: NSEDState) -> dict[str, Any]:
@@ -89,7 +96,12 @@ def review_job(
         "ok": False,
         "scores": {},
     }
-    if config.review_mode == "batch":
+    if config.review_mode == "reasoned":
+        own = by_agent.get(task["agent"])
+        replies, parsed = yield from reasoned_review(
+            task, config, log, shown, own=peer_text(own) if own else None
+        )
+    elif config.review_mode == "batch":
         labels = tuple(label for label, _ in shown)
         request = Request(
             "review",
@@ -97,7 +109,7 @@ def review_job(
             schema=batch_review_schema(labels, config.critique_max_chars),
         )
         reply = yield from call_one(request, log, config.max_retries)
-        replies: list[Reply | CallFailure] = [reply]
+        replies = [reply]
         parsed = scores_by_label(reply.parsed or {}, labels) if isinstance(reply, Reply) else {}
     else:
         requests = [
@@ -127,6 +139,40 @@ def review_job(
         if label in parsed
     }
     return {**review, "ok": bool(scores), "scores": scores}
+
+
+def reasoned_review(
+    task: ReviewTask,
+    config: NSEDConfig,
+    log: CallLog,
+    shown: list[tuple[str, str]],
+    *,
+    own: str | None,
+) -> Job[ReviewReplies]:
+    """Solve, then judge (``review_mode="reasoned"``): one free-text call, anchored on the
+    reviewer's own proposal, whose verdicts are read from its final lines; candidates left
+    without a readable verdict are asked for once more, as JSON, in the same conversation."""
+    messages = reasoned_review_messages(task["task"], shown, own=own)
+    reply = yield from call_one(Request("review", tuple(messages)), log, config.max_retries)
+    if isinstance(reply, CallFailure):
+        return [reply], {}
+    labels = [label for label, _ in shown]
+    read = read_verdicts(reply.text, labels, critique_max_chars=config.critique_max_chars)
+    parsed: dict[str, dict[str, Any]] = {
+        label: {"weight": weight, "critique": reason} for label, (weight, reason) in read.items()
+    }
+    missing = tuple(label for label in labels if label not in parsed)
+    if not missing:
+        return [reply], parsed
+    again = Request(
+        "review",
+        tuple(verdicts_again_messages(messages, reply.text, missing)),
+        schema=batch_review_schema(missing, config.critique_max_chars),
+    )
+    fallback = yield from call_one(again, log, config.max_retries)
+    if isinstance(fallback, Reply):
+        parsed |= scores_by_label(fallback.parsed or {}, missing)
+    return [reply, fallback], parsed
 
 
 def review_node(table: Table) -> RunnableLambda[ReviewTask, dict[str, Any]]:
