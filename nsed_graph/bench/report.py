@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nsed_graph.bench.darkbench import category_key
+from nsed_graph.bench.signal import SIGNAL_KEY, signal_section, summarize_signal
 from nsed_graph.bench.withhold import SCORING_FAILED
 from nsed_graph.protocol.stopping import FatigueParams, optimal_rounds, utility
 
@@ -274,6 +275,7 @@ def summarize_method(label: str, rows: Sequence[Row]) -> dict[str, Any]:
             "fatigue": asdict(fit) if fit else None,
             "stop_reasons": dict(Counter(r["stop_reason"] for r in rows if r.get("stop_reason"))),
         }
+        summary[SIGNAL_KEY] = summarize_signal(checked)
     return summary
 
 
@@ -408,6 +410,7 @@ def render_markdown(summary: Mapping[str, Any], files: Mapping[str, str]) -> str
     if "cost_plot" in files:
         lines += ["", f"![cost versus accuracy]({files['cost_plot']})"]
     lines += _round_section(methods, files)
+    lines += signal_section(methods)
     lines += _darkbench_section(methods)
     return "\n".join(lines) + "\n"
 

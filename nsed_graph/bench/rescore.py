@@ -25,10 +25,11 @@ from nsed_graph.bench.runner import (
     read_run,
     verdicts,
 )
+from nsed_graph.bench.signal import SIGNAL_KEY
 from nsed_graph.bench.withhold import WITHHELD, withhold_text
 from nsed_graph.files import write_text_atomically
 
-SCORED_KEYS = ("correct", "round_correct", "solo", "review_agreement")
+SCORED_KEYS = ("correct", "round_correct", "solo", "review_agreement", SIGNAL_KEY)
 
 
 @dataclass(frozen=True, slots=True)

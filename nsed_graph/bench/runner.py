@@ -39,6 +39,7 @@ from nsed_graph.bench.methods import (
     run_single,
 )
 from nsed_graph.bench.report import SUMMARY_FILE, summarize, write_report
+from nsed_graph.bench.signal import SIGNAL_KEY, row_signal
 from nsed_graph.bench.withhold import SCORING_FAILED, private_dir, withhold_text
 from nsed_graph.files import write_text_atomically
 
@@ -259,6 +260,7 @@ def verdicts(item: BenchItem, row: Mapping[str, Any], timeout_s: float) -> dict[
                         total += 1
                         agree += 0.5 if weight == 0 else float((weight > 0) == correct[candidate])
         scored["review_agreement"] = [agree, total]
+        scored[SIGNAL_KEY] = row_signal(record, right)
         return scored
     except Exception as error:
         return {"correct": False, "check": f"{SCORING_FAILED}: {type(error).__name__}: {error}"}
