@@ -101,7 +101,9 @@ def summary(out: Mapping[str, Any]) -> RenderableType:
         )
     recorded = {record["round"] for record in rounds}
     halted_rounds = {f["round"] for f in failures}
-    if out.get("stop_reason") in ("degraded", "failed") and isinstance(out.get("round"), int):
+    if out.get("stop_reason") in ("degraded", "stalled", "failed") and isinstance(
+        out.get("round"), int
+    ):
         halted_rounds.add(out["round"])  # halted with no failed seat (all weights zero)
     for halted in sorted(halted_rounds - recorded):
         failed = _failed_seats(failures, halted)

@@ -128,11 +128,15 @@ def optimal_rounds(params: FatigueParams) -> float:
     return lambert_w0(k * k * (1.0 - params.p_g) / (2.0 * params.beta)) / k
 
 
-def halt_reason(best: Winner | None) -> str:
+def halt_reason(best: Winner | None, *, restated_only: bool = False) -> str:
     """Why a run stops when a round cannot be completed (fewer than two usable proposals, or no
     usable review): ``"degraded"`` when an earlier round was completed and has a winner, whose
-    answer the run keeps; ``"failed"`` only when there is no answer at all."""
-    return "degraded" if best is not None else "failed"
+    answer the run keeps; ``"failed"`` only when there is no answer at all. ``"stalled"`` when
+    the round's only failures were proposers that would not re-solve (``restated``): the table
+    has nothing new to say, which is an end of deliberation, not a fault."""
+    if best is None:
+        return "failed"
+    return "stalled" if restated_only else "degraded"
 
 
 def stop_reason(history: Sequence[RoundOutcome], config: StopRule, spent: Spent) -> str | None:

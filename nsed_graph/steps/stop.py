@@ -5,7 +5,8 @@ This step is the only writer of the round's ``RoundRecord``: it assembles it onc
 round's steps wrote (seats, proposals, reviews, vote, brief, failures, calls). Then it decides
 whether to go round again; when it stops, it saves the telemetry and answers from the best
 round (``protocol.stopping.final_winner``). A round that cannot be completed (``halt``) ends the
-run: ``"degraded"`` with the best completed round's answer and the halt as ``warning``, or
+run: ``"degraded"`` with the best completed round's answer and the halt as ``warning``
+(``"stalled"`` when the round's proposers only restated answers: nothing new to say), or
 ``"failed"`` with it as ``error`` when no round was completed (``protocol.stopping.halt_reason``).
 """
 
@@ -63,7 +64,15 @@ def make_stop(table: Table) -> StateNode:
         )
         halt = state.get("halt")
         winner = final_winner(rounds)
-        reason = halt_reason(winner) if halt else stop_reason(outcomes(rounds), rule, spent)
+        failures = state.get("failures") or []
+        faults = [f for f in failures if f["kind"] != "restated"]
+        this_round = [f for f in failures if f["round"] == state["round"]]
+        restated_only = bool(this_round) and all(f["kind"] == "restated" for f in this_round)
+        reason = (
+            halt_reason(winner, restated_only=restated_only)
+            if halt
+            else stop_reason(outcomes(rounds), rule, spent)
+        )
         telemetry = learn(state, record, config.bench_support_threshold)
         update: dict[str, Any] = {"usage": usage, "telemetry": telemetry}
         if record is not None:
@@ -79,7 +88,8 @@ def make_stop(table: Table) -> StateNode:
             "stop_reason": reason,
             "answer": answer,
             "winner": winner,
-            "degraded": bool(halt or state.get("failures")),
+            # a proposer that would not re-solve is the protocol refusing a copy, not a fault
+            "degraded": bool((halt and reason != "stalled") or faults),
             "error": error,
             "warning": warning,
             "telemetry": telemetry,

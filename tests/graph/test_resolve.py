@@ -76,3 +76,16 @@ def test_round_one_and_code_need_no_length_and_the_check_can_be_turned_off() -> 
     agent, _ = copier(resolves=False)
     out = create_nsed_graph([*agents, agent], relaxed).invoke({"task": TASK})
     assert all(p["ok"] for p in out["rounds"][1]["proposals"])
+
+
+def test_a_round_of_copies_stalls_the_run_with_its_answer_kept_and_no_fault() -> None:
+    agents, _ = panel({"a": "42"}, {"a": JUDGE})
+    first, _ = copier(resolves=False)
+    second = Agent(id="copier-2", model=copier(resolves=False)[1], family="d")
+    out = create_nsed_graph([*agents, first, second], CONFIG).invoke({"task": TASK})
+    assert out["stop_reason"] == "stalled"
+    assert out["degraded"] is False
+    assert out["error"] is None
+    assert "only 1 usable proposal" in out["warning"]
+    assert out["answer"] is not None
+    assert {f["kind"] for f in out["failures"]} == {"restated"}
