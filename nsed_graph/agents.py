@@ -87,6 +87,11 @@ class Agent(BaseModel):
     def _check_flags(self) -> Agent:
         if self.pinned and self.excluded:
             raise ValueError(f"agent {self.id!r} is both pinned and excluded: choose one")
+        if self.sample_index > self.samples:
+            raise ValueError(
+                f"agent {self.id!r}: sample_index ({self.sample_index}) exceeds samples "
+                f"({self.samples}); leave sample_index at 1, the graph sets it for further seats"
+            )
         return self
 
     def call_cost(self, input_tokens: int, output_tokens: int) -> float:

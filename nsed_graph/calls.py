@@ -195,8 +195,10 @@ def sampling_settings(agent: Agent, config: NSEDConfig) -> dict[str, Any]:
     The configured ones (``NSEDConfig.temperature``, ``sampling_seed``) for an agent with one
     seat; an agent with several samples draws at its ``sample_temperature`` (where set), and
     sample k with seed ``base + SAMPLE_SEED_STRIDE * (k - 1)``, the base being
-    ``sampling_seed``, else the model's own ``seed``, else 0: its seats are different,
-    reproducible draws.
+    ``sampling_seed``, else the model's own ``seed``: its seats are different, reproducible
+    draws. Without either, no seed is sent and every draw is the server's own random one.
+    These settings go with every free-text call of the seat: proposals, re-solves and
+    reasoned reviews.
     """
     settings: dict[str, Any] = {}
     temperature, seed = config.temperature, config.sampling_seed
@@ -205,8 +207,9 @@ def sampling_settings(agent: Agent, config: NSEDConfig) -> dict[str, Any]:
             temperature = agent.sample_temperature
         if seed is None:
             own = getattr(agent.model, "seed", None)
-            seed = own if isinstance(own, int) else 0
-        seed += SAMPLE_SEED_STRIDE * (agent.sample_index - 1)
+            seed = own if isinstance(own, int) else None
+        if seed is not None:  # without any seed, every draw is the server's own random one
+            seed += SAMPLE_SEED_STRIDE * (agent.sample_index - 1)
     if temperature is not None:
         settings["temperature"] = temperature
     if seed is not None:

@@ -40,9 +40,6 @@ class NSEDInput(TypedDict, total=False):
 
     task: str
     messages: Annotated[list[AnyMessage], add_messages]
-    reference: str | None
-    """A known right answer (a benchmark's): reviewers learn their worth from it at the end of
-    the run (``protocol.worth``). It reaches no prompt, and is cleared when the run ends."""
 
 
 class NSEDOutput(TypedDict, total=False):
@@ -73,7 +70,6 @@ class NSEDState(NSEDOutput, total=False):
     round_started_at: float
     task_message_id: str | None
     active_task: str
-    reference: str | None
     proposals: Annotated[list[Proposal], operator.add]
     reviews: Annotated[list[Review], operator.add]
     vote: Vote | None

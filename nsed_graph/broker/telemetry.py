@@ -28,7 +28,9 @@ The record of one agent::
 The ``review_*`` counts say, of the right candidates the agent scored as a reviewer, how many it
 endorsed, and of the wrong ones, how many it rejected; they are learned at the end of a run from
 a known answer or the final answer (``protocol.worth``; ``add_review_outcomes``).
-``review_accuracy`` is the mean of the two rates (balanced accuracy, 0.5 at chance).
+``review_accuracy`` is the mean of the two rates (balanced accuracy, 0.5 at chance; a side
+with no candidate yet counts as chance, so rejecting everything at a table of wrong answers
+reads 0.75, not 1).
 
 ``mean_latency_s`` and ``mean_tokens`` are per call; a mean without data is None.
 """
@@ -38,6 +40,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from typing import Any
+
+from nsed_graph.protocol.worth import balanced_accuracy
 
 _COUNTS = ("calls", "failures", "timeouts", "tokens")
 
@@ -183,15 +187,21 @@ def _with_means(record: dict[str, Any]) -> dict[str, Any]:
     record["mean_latency_s"] = _ratio(record["latency_s"], calls)
     record["mean_tokens"] = _ratio(record["tokens"], calls)
     record["mean_reliability"] = _ratio(record["reliability_sum"], record["reliability_rounds"])
-    rates = [
-        rate
-        for rate in (
-            _ratio(record["review_right_endorsed"], record["review_right_scored"]),
-            _ratio(record["review_wrong_rejected"], record["review_wrong_scored"]),
+    seen = record["review_right_scored"] + record["review_wrong_scored"]
+    record["review_accuracy"] = (
+        balanced_accuracy(
+            (
+                record["review_right_endorsed"],
+                record["review_right_scored"],
+                record["review_wrong_rejected"],
+                record["review_wrong_scored"],
+            ),
+            prior_accuracy=0.5,
+            prior_strength=0.0,
         )
-        if rate is not None
-    ]
-    record["review_accuracy"] = sum(rates) / len(rates) if rates else None
+        if seen
+        else None
+    )
     return record
 
 

@@ -17,7 +17,7 @@ so it could not find that out. Here a reviewer's worth is learned from outcomes:
       tpr   = (right endorsed + k/2 p0) / (right scored + k/2)
       tnr   = (wrong rejected + k/2 p0) / (wrong scored + k/2)
       p     = (tpr + tnr) / 2
-      worth = max(0, ln(p / (1 - p)))       (capped at WORTH_CAP)
+      worth = min(1, max(0, ln(p / (1 - p))))
 
   so a reviewer at chance (or worse) moves nothing. Balanced, because a plain share of right
   signs rewards a reviewer for the table it sat at: one that rejects everything looked 82%
@@ -34,9 +34,10 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 from nsed_graph.records import RoundRecord
 
-WORTH_CAP = math.log(0.99 / 0.01)
-"""No reviewer is worth more than one right 99 times in 100: a short perfect history must not
-make one voice decide every later round."""
+WORTH_CAP = 1.0
+"""No reviewer counts more than one full vote (reached at a balanced accuracy of about 73%), so
+supports stay in [-1, 1], where the broker's values and benching read them, and a short perfect
+history cannot make one voice decide every later round."""
 
 Weights = Mapping[str, Mapping[str, float]]
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import HumanMessage
+from langgraph.config import get_config
 from langgraph.types import Overwrite
 
 from nsed_graph.agents import Agent
@@ -22,6 +23,7 @@ from nsed_graph.broker import bind_seats
 from nsed_graph.config import NSEDConfig
 from nsed_graph.events import emit
 from nsed_graph.persistence import load_history
+from nsed_graph.protocol.answers import normalize_answer
 from nsed_graph.records import Seat
 from nsed_graph.state import NSEDState
 from nsed_graph.steps.seat import StateNode, Table
@@ -40,7 +42,7 @@ def make_start(table: Table, binder: Binder) -> StateNode:
         view: NSEDState = state
         if fresh:
             task, message_id = resolve_task(state)
-            check_reference(state.get("reference"))
+            run_reference(table.config)  # refuse a bad one before the run spends a call
             update = {
                 "task": task,
                 "active_task": task,
@@ -124,14 +126,32 @@ def has_new_input(state: Mapping[str, Any]) -> bool:
     return _new_task(state) is not None or _new_message(state) is not None
 
 
-def check_reference(reference: object) -> None:
-    """A known answer is compared with the proposals' answers, so it must be one of them."""
-    if reference is not None and (not isinstance(reference, str) or not reference.strip()):
+REFERENCE_KEY = "reference"
+"""Where an invocation gives the known right answer: ``config["configurable"]["reference"]``."""
+
+
+def run_reference(config: NSEDConfig) -> str | None:
+    """The known right answer this invocation was given, if any, checked against the format.
+
+    It travels in the invocation's config, not in the state, so it is never checkpointed, never
+    carried to the next run of a thread, and a bad one fails this call only. Reviewers' worth
+    is learned from it when the run ends (``protocol.worth``); it reaches no prompt.
+    """
+    reference = (get_config().get("configurable") or {}).get(REFERENCE_KEY)
+    if reference is None:
+        return None
+    if (
+        not isinstance(reference, str)
+        or not reference.strip()
+        or normalize_answer(reference, config.answer_format) is None
+    ):
         raise ValueError(
-            f"reference: expected the known right answer as a non-empty string, got "
-            f"{type(reference).__name__} {reference!r}; e.g. graph.invoke({{'task': ..., "
-            "'reference': '42'}}), or leave it out"
+            f"reference: expected the known right answer as a non-empty string that reads as "
+            f"a {config.answer_format!r} answer, got {type(reference).__name__} {reference!r}; "
+            "e.g. graph.invoke({'task': ...}, {'configurable': {'reference': '42'}}), or leave "
+            "it out"
         )
+    return reference
 
 
 def resolve_task(state: Mapping[str, Any]) -> tuple[str, str | None]:

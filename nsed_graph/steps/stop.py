@@ -27,6 +27,7 @@ from nsed_graph.protocol.worth import run_outcomes
 from nsed_graph.records import RoundRecord, Vote
 from nsed_graph.state import NSEDState
 from nsed_graph.steps.seat import StateNode, Table
+from nsed_graph.steps.start import run_reference
 
 
 def make_stop(table: Table) -> StateNode:
@@ -74,13 +75,13 @@ def make_stop(table: Table) -> StateNode:
             else stop_reason(outcomes(rounds), rule, spent)
         )
         telemetry = learn(state, record, config.bench_support_threshold)
-        update: dict[str, Any] = {"usage": usage, "telemetry": telemetry}
+        update: dict[str, Any] = {"usage": usage, "telemetry": telemetry}  # again at the end
         if record is not None:
             update["rounds"] = [record]
         if reason is None:
             return update
         answer = winner["answer"] if winner else None
-        telemetry = learn_worth(telemetry, rounds, answer, state.get("reference"))
+        telemetry = learn_worth(telemetry, rounds, answer, run_reference(config))
         save_history(config, telemetry)
         # a halt after a completed round keeps that round's answer: a warning, not an error
         error, warning = (halt, None) if reason == "failed" else (None, halt)
@@ -93,7 +94,6 @@ def make_stop(table: Table) -> StateNode:
             "error": error,
             "warning": warning,
             "telemetry": telemetry,
-            "reference": None,
         }
         if state.get("messages"):
             content = answer if answer is not None else f"No answer: {halt}"

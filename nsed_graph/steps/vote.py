@@ -100,8 +100,9 @@ def make_vote(table: Table) -> StateNode:
                 f"{', '.join(sorted(weights))}"
             )
         record = vote_record(t, proposals, result, answers)
-        record["pivotal"] = pivotal_reviewers(
-            weights,
+        heard = [r for r in weights if reliability is None or reliability.get(r, 1.0) != 0.0]
+        record["pivotal"] = pivotal_reviewers(  # a silent reviewer decides nothing
+            heard,
             answer_of((result, answers)),
             lambda left_out: answer_of(
                 decide({i: row for i, row in weights.items() if i != left_out})

@@ -55,10 +55,12 @@ def test_endorsing_or_rejecting_everything_earns_no_worth_whatever_the_table() -
 
 
 def test_worth_is_the_log_odds_of_the_shrunk_balanced_accuracy() -> None:
-    three_in_four = (30, 40, 30, 40)
-    assert reviewer_worth(three_in_four, prior_accuracy=0.5, prior_strength=0) == pytest.approx(
-        math.log(3)
+    three_in_five = (60, 100, 60, 100)
+    assert reviewer_worth(three_in_five, prior_accuracy=0.5, prior_strength=0) == pytest.approx(
+        math.log(1.5)
     )
+    three_in_four = (30, 40, 30, 40)  # ln 3 > 1: no reviewer counts more than a full vote
+    assert reviewer_worth(three_in_four, prior_accuracy=0.5, prior_strength=0) == WORTH_CAP
     assert reviewer_worth((0, 0, 0, 0), **PRIOR) == pytest.approx(math.log(1.5))
     assert reviewer_worth((0, 0, 0, 0), prior_accuracy=0.6, prior_strength=0) == pytest.approx(
         math.log(1.5)
