@@ -46,7 +46,7 @@ from nsed_graph.protocol.voting import tally
 from nsed_graph.protocol.worth import (
     Outcome,
     add_outcomes,
-    balanced_accuracy,
+    observed_accuracy,
     reviewer_worth,
     score_outcomes,
 )
@@ -252,7 +252,8 @@ def main(argv: list[str] | None = None) -> None:
     for reviewer, outcome in sorted(learned.items()):
         endorsed, seen_right, rejected, seen_wrong = outcome
         signs = _share(endorsed + rejected, seen_right + seen_wrong)
-        balanced = balanced_accuracy(outcome, prior_accuracy=0.5, prior_strength=0.0)
+        observed = observed_accuracy(outcome)
+        balanced = "-" if observed is None else f"{observed:.0%}"
         worth = reviewer_worth(
             outcome,
             prior_accuracy=config.worth_prior_accuracy,
@@ -260,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(
             f"{reviewer:<{width}} {endorsed:>3}/{seen_right:<3} {rejected:>3}/{seen_wrong:<3} "
-            f"{signs:>6} {balanced:>8.0%} {worth:>6.2f}"
+            f"{signs:>6} {balanced:>8} {worth:>6.2f}"
         )
 
 

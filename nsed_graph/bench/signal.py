@@ -15,10 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from nsed_graph.protocol.worth import Outcome, balanced_accuracy, score_outcomes
+from nsed_graph.protocol.worth import (
+    OUTCOME_FIELDS,
+    observed_accuracy,
+    outcome_of,
+    score_outcomes,
+)
 
 SIGNAL_KEY = "signal"
-_COUNTS = ("right_endorsed", "right_scored", "wrong_rejected", "wrong_scored")
 
 
 def row_signal(record: Mapping[str, Any], right: Callable[[str | None], bool]) -> dict[str, Any]:
@@ -31,7 +35,7 @@ def row_signal(record: Mapping[str, Any], right: Callable[[str | None], bool]) -
         return agents.setdefault(
             agent,
             dict.fromkeys(
-                ("proposed", "proposed_right", *_COUNTS, "first_lower", "first_higher"), 0
+                ("proposed", "proposed_right", *OUTCOME_FIELDS, "first_lower", "first_higher"), 0
             ),
         )
 
@@ -43,7 +47,7 @@ def row_signal(record: Mapping[str, Any], right: Callable[[str | None], bool]) -
         correct = {p["agent"]: right(p["answer"]) for p in record_round["proposals"] if p["ok"]}
         for reviewer, outcome in score_outcomes(record_round["raw_weights"], correct).items():
             counts = entry(reviewer)
-            for key, value in zip(_COUNTS, outcome, strict=True):
+            for key, value in zip(OUTCOME_FIELDS, outcome, strict=True):
                 counts[key] += value
         for review in record_round.get("reviews") or []:
             order = sorted(review["scores"].values(), key=lambda s: s["label"])
@@ -69,22 +73,11 @@ def summarize_signal(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, A
                 into[key] = into.get(key, 0) + int(value)
     summary: dict[str, dict[str, Any]] = {}
     for agent, c in sorted(totals.items()):
-        scored = c.get("right_scored", 0) + c.get("wrong_scored", 0)
-        outcome: Outcome = (
-            c.get("right_endorsed", 0),
-            c.get("right_scored", 0),
-            c.get("wrong_rejected", 0),
-            c.get("wrong_scored", 0),
-        )
         lower, higher = c.get("first_lower", 0), c.get("first_higher", 0)
         summary[agent] = {
             **c,
             "proposer_accuracy": c["proposed_right"] / c["proposed"] if c.get("proposed") else None,
-            "balanced_accuracy": (
-                balanced_accuracy(outcome, prior_accuracy=0.5, prior_strength=0.0)
-                if scored
-                else None
-            ),
+            "balanced_accuracy": observed_accuracy(outcome_of(c)),
             "position_p": (
                 float(binomtest(lower, lower + higher, 0.5).pvalue) if lower + higher else 1.0
             ),

@@ -41,9 +41,15 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from nsed_graph.protocol.worth import balanced_accuracy
+from nsed_graph.protocol.worth import (
+    OUTCOME_FIELDS,
+    REVIEW_PREFIX,
+    observed_accuracy,
+    outcome_of,
+)
 
 _COUNTS = ("calls", "failures", "timeouts", "tokens")
+_REVIEW_COUNTS = tuple(REVIEW_PREFIX + name for name in OUTCOME_FIELDS)
 
 
 def empty_record() -> dict[str, Any]:
@@ -61,10 +67,7 @@ def empty_record() -> dict[str, Any]:
             "wins": 0,
             "reliability_rounds": 0,
             "reliability_sum": 0.0,
-            "review_right_endorsed": 0,
-            "review_right_scored": 0,
-            "review_wrong_rejected": 0,
-            "review_wrong_scored": 0,
+            **dict.fromkeys(_REVIEW_COUNTS, 0),
             "below_threshold_streak": 0,
             "last_round": None,
         }
@@ -89,14 +92,6 @@ def update_telemetry(
         record = updated.get(agent) or empty_record()
         updated[agent] = _fold(record, observation, bench_threshold)
     return updated
-
-
-_REVIEW_COUNTS = (
-    "review_right_endorsed",
-    "review_right_scored",
-    "review_wrong_rejected",
-    "review_wrong_scored",
-)
 
 
 def add_review_outcomes(
@@ -187,21 +182,7 @@ def _with_means(record: dict[str, Any]) -> dict[str, Any]:
     record["mean_latency_s"] = _ratio(record["latency_s"], calls)
     record["mean_tokens"] = _ratio(record["tokens"], calls)
     record["mean_reliability"] = _ratio(record["reliability_sum"], record["reliability_rounds"])
-    seen = record["review_right_scored"] + record["review_wrong_scored"]
-    record["review_accuracy"] = (
-        balanced_accuracy(
-            (
-                record["review_right_endorsed"],
-                record["review_right_scored"],
-                record["review_wrong_rejected"],
-                record["review_wrong_scored"],
-            ),
-            prior_accuracy=0.5,
-            prior_strength=0.0,
-        )
-        if seen
-        else None
-    )
+    record["review_accuracy"] = observed_accuracy(outcome_of(record, REVIEW_PREFIX))
     return record
 
 

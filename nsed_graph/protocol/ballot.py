@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from nsed_graph.protocol.evidence import AnswerVote, answer_vote
 from nsed_graph.protocol.voting import Tally, reliability_from_history, tally
-from nsed_graph.protocol.worth import reviewer_worth
+from nsed_graph.protocol.worth import REVIEW_PREFIX, outcome_of, reviewer_worth
 from nsed_graph.records import AgentHistory, Proposal, Review, Vote, Winner
 
 
@@ -55,17 +55,7 @@ def reviewer_worths(
     a reviewer without history is worth what the prior accuracy gives."""
     worths: dict[str, float] = {}
     for reviewer in reviewers:
-        record = telemetry.get(reviewer)
-        outcome = (
-            (
-                int(record.get("review_right_endorsed", 0)),
-                int(record.get("review_right_scored", 0)),
-                int(record.get("review_wrong_rejected", 0)),
-                int(record.get("review_wrong_scored", 0)),
-            )
-            if record
-            else (0, 0, 0, 0)
-        )
+        outcome = outcome_of(telemetry.get(reviewer) or {}, REVIEW_PREFIX)
         worths[reviewer] = reviewer_worth(
             outcome, prior_accuracy=prior_accuracy, prior_strength=prior_strength
         )

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any
 
 from nsed_graph.records import RoundRecord
 
@@ -43,6 +44,20 @@ Weights = Mapping[str, Mapping[str, float]]
 
 Outcome = tuple[int, int, int, int]
 """A reviewer's record: (right endorsed, right scored, wrong rejected, wrong scored)."""
+
+OUTCOME_FIELDS = ("right_endorsed", "right_scored", "wrong_rejected", "wrong_scored")
+"""The names of an ``Outcome``'s counts, in its order, wherever they are kept by name."""
+REVIEW_PREFIX = "review_"
+"""Telemetry keeps an agent's outcome as ``review_right_endorsed`` and so on."""
+
+
+def outcome_of(counts: Mapping[str, Any], prefix: str = "") -> Outcome:
+    """The ``Outcome`` kept by name in ``counts`` (``prefix`` + each of ``OUTCOME_FIELDS``),
+    a missing count being 0: a telemetry record (``review_``) or a report's tally."""
+    endorsed, seen_right, rejected, seen_wrong = (
+        int(counts.get(prefix + name, 0)) for name in OUTCOME_FIELDS
+    )
+    return endorsed, seen_right, rejected, seen_wrong
 
 
 def score_outcomes(
@@ -119,6 +134,15 @@ def balanced_accuracy(outcome: Outcome, *, prior_accuracy: float, prior_strength
     return (rate(endorsed, seen_right) + rate(rejected, seen_wrong)) / 2.0
 
 
+def observed_accuracy(outcome: Outcome) -> float | None:
+    """The balanced accuracy of what was observed, with no prior: a side never seen counts as
+    chance (rejecting everything at a table of wrong answers reads 0.75, not 1); None when
+    nothing was scored. For reports and telemetry, not for weighting a vote."""
+    if outcome[1] + outcome[3] == 0:
+        return None
+    return balanced_accuracy(outcome, prior_accuracy=0.5, prior_strength=0.0)
+
+
 def reviewer_worth(outcome: Outcome, *, prior_accuracy: float, prior_strength: float) -> float:
     """The log-odds worth of a reviewer with this record; see the module docstring."""
     p = balanced_accuracy(outcome, prior_accuracy=prior_accuracy, prior_strength=prior_strength)
@@ -142,10 +166,14 @@ def pivotal_reviewers(
 
 
 __all__ = [
+    "OUTCOME_FIELDS",
+    "REVIEW_PREFIX",
     "WORTH_CAP",
     "Outcome",
     "add_outcomes",
     "balanced_accuracy",
+    "observed_accuracy",
+    "outcome_of",
     "pivotal_reviewers",
     "reviewer_worth",
     "run_outcomes",
