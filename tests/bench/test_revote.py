@@ -2,38 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
-from panels import panel
 from scripts import load_script
+from toy_runs import journal, toy_run, user_file
 
-from nsed_graph import NSEDConfig
 from nsed_graph.bench.datasets import BenchItem
-from nsed_graph.bench.runner import ROWS_FILE, BenchSettings, run_benchmark
 from nsed_graph.testing import constant_judge
 
 
-def _recorded_run(tmp_path: Path) -> list[BenchItem]:
-    """A one-round NSED run where a alone is right, b and c agree on a wrong answer, and every
-    reviewer can tell right from wrong."""
-    agents, _ = panel(
-        {"a": "42", "b": "41", "c": "41"},
-        dict.fromkeys("abc", constant_judge({"42": 100}, default=-100)),
-    )
-    items = [BenchItem(f"q{i}", "toy", f"What is 6 x 7? (#{i})", "42", "number") for i in range(2)]
-    settings = BenchSettings(nsed=NSEDConfig(max_rounds=1, min_rounds=1))
-    run_benchmark(agents, items, ["nsed"], tmp_path, settings=settings)
-    return items
+def _recorded_run(out: Path) -> list[BenchItem]:
+    """Two items where every reviewer can tell right from wrong."""
+    return toy_run(out, dict.fromkeys("abc", constant_judge({"42": 100}, default=-100)), 2)
 
 
 def test_a_lone_right_answer_is_found_by_the_weights_and_missed_by_plurality(
     tmp_path: Path,
 ) -> None:
     items = _recorded_run(tmp_path)
-    rows = [json.loads(line) for line in (tmp_path / ROWS_FILE).read_text().splitlines()]
+    rows = journal(tmp_path)
 
     outcomes = load_script("revote").revote(rows, {item.id: item for item in items})
 
@@ -60,16 +49,12 @@ def test_a_run_on_a_user_file_is_re_tallied_from_the_file_it_names(
     with pytest.raises(SystemExit, match=r"'toy' is neither .* --dataset PATH"):
         script.main([str(run)])  # rows record the set's name, not where its file was
 
-    user_file = tmp_path / "toy.jsonl"
-    fields = [
-        {"id": i.id, "question": i.question, "answer": i.answer, "format": "number"} for i in items
-    ]
-    user_file.write_text("".join(json.dumps(row) + "\n" for row in fields))
-    script.main([str(run), "--dataset", str(user_file)])
+    toy = user_file(tmp_path / "toy.jsonl", items)
+    script.main([str(run), "--dataset", str(toy)])
     printed = capsys.readouterr().out
     assert "re-tallied on 2 items of toy" in printed
     assert re.search(r"^vote quadratic, calibration none +2/2 = 100%$", printed, re.MULTILINE)
 
-    user_file.write_text(json.dumps(fields[0]) + "\n")
+    user_file(toy, items[:1])
     with pytest.raises(SystemExit, match=r"1 of the run's items are not in .*toy\.jsonl: q1"):
-        script.main([str(run), "--dataset", str(user_file)])
+        script.main([str(run), "--dataset", str(toy)])

@@ -3,41 +3,32 @@ answers (leave-one-out, and from earlier items only)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from panels import panel
 from scripts import load_script
+from toy_runs import journal, toy_run, user_file
 
-from nsed_graph import NSEDConfig
 from nsed_graph.bench.datasets import BenchItem
-from nsed_graph.bench.runner import ROWS_FILE, BenchSettings, run_benchmark
 from nsed_graph.testing import constant_judge
 
 
-def _recorded_run(tmp_path: Path, n: int) -> list[BenchItem]:
-    """A one-round NSED run where a alone is right and rejects b's and c's wrong answer, while
-    b and c back their own answer and reject a's: only a's reviews carry signal."""
-    agents, _ = panel(
-        {"a": "42", "b": "41", "c": "41"},
-        {
-            "a": constant_judge({"42": 100}, default=-100),
-            "b": constant_judge({"41": 100}, default=-100),
-            "c": constant_judge({"41": 100}, default=-100),
-        },
-    )
-    items = [BenchItem(f"q{i}", "toy", f"What is 6 x 7? (#{i})", "42", "number") for i in range(n)]
-    settings = BenchSettings(nsed=NSEDConfig(max_rounds=1, min_rounds=1))
-    run_benchmark(agents, items, ["nsed"], tmp_path, settings=settings)
-    return items
+def _recorded_run(out: Path, n: int) -> list[BenchItem]:
+    """Only a's reviews carry signal: it rejects the wrong 41, while b and c back their own
+    answer and reject a's."""
+    judges = {
+        "a": constant_judge({"42": 100}, default=-100),
+        "b": constant_judge({"41": 100}, default=-100),
+        "c": constant_judge({"41": 100}, default=-100),
+    }
+    return toy_run(out, judges, n)
 
 
 def test_worth_learned_from_other_items_lets_the_one_discerning_reviewer_decide(
     tmp_path: Path,
 ) -> None:
     items = _recorded_run(tmp_path, 6)
-    rows = [json.loads(line) for line in (tmp_path / ROWS_FILE).read_text().splitlines()]
+    rows = journal(tmp_path)
     script = load_script("revote")
     by_id = {item.id: item for item in items}
 
@@ -68,13 +59,9 @@ def test_the_printed_table_lists_each_reviewer_with_its_worth(
 ) -> None:
     run = tmp_path / "run"
     items = _recorded_run(run, 2)
-    user_file = tmp_path / "toy.jsonl"
-    fields = [
-        {"id": i.id, "question": i.question, "answer": i.answer, "format": "number"} for i in items
-    ]
-    user_file.write_text("".join(json.dumps(row) + "\n" for row in fields))
-
-    load_script("revote").main([str(run), "--dataset", str(user_file)])
+    load_script("revote").main(
+        [str(run), "--dataset", str(user_file(tmp_path / "toy.jsonl", items))]
+    )
 
     printed = capsys.readouterr().out
     assert "vote over answers, review_weight 2, worth leave-one-out" in printed

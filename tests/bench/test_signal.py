@@ -6,27 +6,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from panels import panel
+from toy_runs import toy_run
 
-from nsed_graph import NSEDConfig
-from nsed_graph.bench.datasets import BenchItem
-from nsed_graph.bench.runner import BenchSettings, run_benchmark
 from nsed_graph.bench.signal import row_signal, summarize_signal
 from nsed_graph.testing import constant_judge
 
 
 def test_the_report_lists_each_agents_signal(tmp_path: Path) -> None:
-    agents, _ = panel(
-        {"a": "42", "b": "41", "c": "41"},
-        {
-            "a": constant_judge({"42": 100}, default=-100),  # tells right from wrong
-            "b": constant_judge({}, default=100),  # endorses everything
-            "c": constant_judge({"41": 100}, default=-100),  # backs its own answer
-        },
-    )
-    items = [BenchItem(f"q{i}", "toy", f"What is 6 x 7? (#{i})", "42", "number") for i in range(3)]
-    settings = BenchSettings(nsed=NSEDConfig(max_rounds=1, min_rounds=1))
-    run_benchmark(agents, items, ["nsed"], tmp_path, settings=settings)
+    judges = {
+        "a": constant_judge({"42": 100}, default=-100),  # tells right from wrong
+        "b": constant_judge({}, default=100),  # endorses everything
+        "c": constant_judge({"41": 100}, default=-100),  # backs its own answer
+    }
+    toy_run(tmp_path, judges, 3)
     summary = json.loads((tmp_path / "summary.json").read_text())
     signal = summary["methods"]["nsed"]["signal"]
     assert signal["a"]["proposer_accuracy"] == 1.0
