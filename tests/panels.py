@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from nsed_graph import Agent
+from nsed_graph import Agent, NSEDConfig
 from nsed_graph.testing import ScriptedCall, ScriptedChatModel, review_reply, scripted_agent_model
 
 
@@ -41,3 +42,9 @@ def losing_a_proposer(judge: Callable[[str], float]) -> list[Agent]:
 
     agents, _ = panel({"steady": "42"}, {"steady": judge})
     return [*agents, Agent(id="flaky", model=ScriptedChatModel(respond=flaky), family="x")]
+
+
+def proposal_vote(**options: Any) -> NSEDConfig:
+    """A config with the paper's vote over proposals, for the tests of the review-driven vote
+    (the default counts answers and lets reviews move nothing, which those tests are not about)."""
+    return NSEDConfig(vote_unit="proposals", **options)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from panels import panel
+from panels import panel, proposal_vote
 
 from nsed_graph import Agent, Budget, NSEDConfig, RoleSpec, create_nsed_graph
 from nsed_graph.testing import (
@@ -49,9 +49,7 @@ def _drifting_panel() -> tuple[list[Agent], NSEDConfig]:
         "gamma": _counting(["40", "41", "42"]),
     }
     agents, _ = panel(answers, dict.fromkeys(answers, judge))
-    return agents, NSEDConfig(
-        vote_unit="proposals", max_rounds=3, min_rounds=3, answer_format="number", seed=7
-    )
+    return agents, proposal_vote(max_rounds=3, min_rounds=3, answer_format="number", seed=7)
 
 
 def _failing_panel() -> tuple[list[Agent], NSEDConfig]:
@@ -64,8 +62,7 @@ def _failing_panel() -> tuple[list[Agent], NSEDConfig]:
         raise RuntimeError("endpoint down")
 
     agents.append(Agent(id="dead", model=ScriptedChatModel(respond=broken), family="family-dead"))
-    config = NSEDConfig(
-        vote_unit="proposals",
+    config = proposal_vote(
         max_rounds=2,
         min_rounds=2,
         answer_format="number",
@@ -87,8 +84,7 @@ def _brokered_panel() -> tuple[list[Agent], NSEDConfig]:
     ]
     scribe = ScriptedChatModel(respond=lambda call: "Agreed: 6 x 7 = 42. Leading answer 42.")
     agents.append(Agent(id="scribe", model=scribe, tags={"writer"}))
-    config = NSEDConfig(
-        vote_unit="proposals",
+    config = proposal_vote(
         unanimous_exit=False,
         max_rounds=2,
         min_rounds=1,
@@ -122,9 +118,7 @@ def _silent_reviewers() -> tuple[list[Agent], NSEDConfig]:
         return ScriptedChatModel(respond=respond)
 
     agents = [Agent(id=n, model=model(a)) for n, a in (("x", "1"), ("y", "2"), ("z", "1"))]
-    return agents, NSEDConfig(
-        vote_unit="proposals", max_rounds=3, min_rounds=3, max_retries=0, answer_format="number"
-    )
+    return agents, proposal_vote(max_rounds=3, min_rounds=3, max_retries=0, answer_format="number")
 
 
 def _lone_proposer() -> tuple[list[Agent], NSEDConfig]:
@@ -134,9 +128,7 @@ def _lone_proposer() -> tuple[list[Agent], NSEDConfig]:
         Agent(id="mute-1", model=ScriptedChatModel(respond=lambda call: "")),
         Agent(id="mute-2", model=ScriptedChatModel(respond=lambda call: "")),
     ]
-    return agents, NSEDConfig(
-        vote_unit="proposals", max_rounds=2, max_retries=0, answer_format="number"
-    )
+    return agents, proposal_vote(max_rounds=2, max_retries=0, answer_format="number")
 
 
 SCENARIOS: dict[str, Callable[[], tuple[list[Agent], NSEDConfig]]] = {

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from panels import panel
+from panels import panel, proposal_vote
 
-from nsed_graph import FatigueParams, NSEDConfig
+from nsed_graph import FatigueParams
 from nsed_graph.bench.datasets import BenchItem
 from nsed_graph.bench.report import (
     COST_PLOT_FILE,
@@ -207,7 +207,7 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     items = [BenchItem(f"q{i}", "toy", f"6 x 7? #{i}", "42", "number") for i in range(3)]
     out = tmp_path_factory.mktemp("bench")
     settings = BenchSettings(
-        nsed=NSEDConfig(vote_unit="proposals", max_rounds=3, min_rounds=3, unanimous_exit=False),
+        nsed=proposal_vote(max_rounds=3, min_rounds=3, unanimous_exit=False),
         samples=2,
     )
     summary = run_benchmark(

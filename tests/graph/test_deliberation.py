@@ -10,9 +10,9 @@ from collections import Counter
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
-from panels import panel
+from panels import panel, proposal_vote
 
-from nsed_graph import Agent, NSEDConfig, build_nsed_graph, create_nsed_graph
+from nsed_graph import Agent, build_nsed_graph, create_nsed_graph
 from nsed_graph.testing import ScriptedCall, ScriptedChatModel, constant_judge, review_reply
 
 TASK = "What is 6 x 7? Answer with a number."
@@ -28,7 +28,7 @@ def five_agents():
 
 def test_intensity_of_evidence_beats_head_count_over_four_rounds() -> None:
     agents, _ = five_agents()
-    config = NSEDConfig(vote_unit="proposals", max_rounds=4, min_rounds=4, answer_format="number")
+    config = proposal_vote(max_rounds=4, min_rounds=4, answer_format="number")
     out = create_nsed_graph(agents, config).invoke({"task": TASK})
 
     first = out["rounds"][0]
@@ -77,8 +77,7 @@ def test_best_round_wins_over_a_worse_last_round() -> None:
     agents, _ = panel(
         {a: in_turn(sequences[a]) for a in sequences}, dict.fromkeys(sequences, judge)
     )
-    config = NSEDConfig(
-        vote_unit="proposals",
+    config = proposal_vote(
         max_rounds=3,
         min_rounds=3,
         answer_format="number",
@@ -95,9 +94,7 @@ def test_best_round_wins_over_a_worse_last_round() -> None:
 
 async def test_invoke_ainvoke_stream_and_astream_agree() -> None:
     agents, _ = five_agents()
-    graph = create_nsed_graph(
-        agents, NSEDConfig(vote_unit="proposals", max_rounds=2, answer_format="number")
-    )
+    graph = create_nsed_graph(agents, proposal_vote(max_rounds=2, answer_format="number"))
     sync_out = graph.invoke({"task": TASK})
     async_out = await graph.ainvoke({"task": TASK})
     assert sync_out["answer"] == async_out["answer"] == "42"
@@ -122,7 +119,7 @@ def test_messages_in_messages_out_and_checkpointing() -> None:
     agents, _ = five_agents()
     graph = create_nsed_graph(
         agents,
-        NSEDConfig(vote_unit="proposals", max_rounds=2, answer_format="number"),
+        proposal_vote(max_rounds=2, answer_format="number"),
         checkpointer=InMemorySaver(),
     )
     config = {"configurable": {"thread_id": "t1"}}
@@ -141,9 +138,7 @@ def test_messages_in_messages_out_and_checkpointing() -> None:
 
 def test_uncompiled_builder_for_custom_compilation() -> None:
     agents, _ = five_agents()
-    builder = build_nsed_graph(
-        agents, NSEDConfig(vote_unit="proposals", max_rounds=1, min_rounds=1)
-    )
+    builder = build_nsed_graph(agents, proposal_vote(max_rounds=1, min_rounds=1))
     graph = builder.compile(name="my-panel")
     out = graph.invoke({"task": TASK})
     assert graph.name == "my-panel"
@@ -153,11 +148,11 @@ def test_uncompiled_builder_for_custom_compilation() -> None:
 def test_answer_pooling_lets_agreeing_proposals_win_together() -> None:
     judges = {a: constant_judge({"7": 40, "8": 60}) for a in ("a", "b", "c", "d")}
     agents, _ = panel({"a": "7", "b": "7", "c": "7", "d": "8"}, judges)
-    plain = create_nsed_graph(
-        agents, NSEDConfig(vote_unit="proposals", max_rounds=1, min_rounds=1)
-    ).invoke({"task": TASK})
+    plain = create_nsed_graph(agents, proposal_vote(max_rounds=1, min_rounds=1)).invoke(
+        {"task": TASK}
+    )
     pooled = create_nsed_graph(
-        agents, NSEDConfig(vote_unit="proposals", max_rounds=1, min_rounds=1, answer_pooling=True)
+        agents, proposal_vote(max_rounds=1, min_rounds=1, answer_pooling=True)
     ).invoke({"task": TASK})
     assert plain["answer"] == "8"
     assert pooled["answer"] == "7"
@@ -166,9 +161,9 @@ def test_answer_pooling_lets_agreeing_proposals_win_together() -> None:
 def test_usage_and_cost_are_counted_per_agent() -> None:
     agents, _ = five_agents()
     agents = [a.model_copy(update={"cost": 0.5}) for a in agents]
-    out = create_nsed_graph(
-        agents, NSEDConfig(vote_unit="proposals", max_rounds=1, min_rounds=1)
-    ).invoke({"task": TASK})
+    out = create_nsed_graph(agents, proposal_vote(max_rounds=1, min_rounds=1)).invoke(
+        {"task": TASK}
+    )
     usage = out["usage"]
     assert usage["total"]["calls"] == 10
     assert usage["total"]["cost"] == pytest.approx(5.0)
@@ -180,7 +175,7 @@ def test_usage_and_cost_are_counted_per_agent() -> None:
 
 def test_new_input_on_an_interrupted_thread_starts_a_new_run() -> None:
     agents, _ = five_agents()
-    config = NSEDConfig(vote_unit="proposals", max_rounds=3, answer_format="number")
+    config = proposal_vote(max_rounds=3, answer_format="number")
     graph = build_nsed_graph(agents, config).compile(
         checkpointer=InMemorySaver(), interrupt_before=["vote"]
     )
@@ -205,9 +200,7 @@ def test_sync_and_async_runs_record_the_same_rounds() -> None:
         return [{k: v for k, v in r.items() if k not in timing} for r in out["rounds"]]
 
     agents, _ = five_agents()
-    graph = create_nsed_graph(
-        agents, NSEDConfig(vote_unit="proposals", max_rounds=3, answer_format="number")
-    )
+    graph = create_nsed_graph(agents, proposal_vote(max_rounds=3, answer_format="number"))
     assert comparable(graph.invoke({"task": TASK})) == comparable(
         asyncio.run(graph.ainvoke({"task": TASK}))
     )
@@ -224,8 +217,7 @@ def test_a_failed_proposal_is_not_shown_back_to_its_author() -> None:
 
     flaky = ScriptedChatModel(respond=respond)
     agents = [*five_agents()[0][:3], Agent(id="flaky", model=flaky)]
-    config = NSEDConfig(
-        vote_unit="proposals",
+    config = proposal_vote(
         max_rounds=2,
         min_rounds=2,
         answer_format="number",
@@ -242,14 +234,12 @@ def test_a_vote_without_any_signal_is_an_error_not_a_silent_none() -> None:
     # two agents: each reviewer scores one candidate, and centring leaves nothing to vote with
     agents, _ = panel({"a": "41", "b": "42"}, dict.fromkeys("ab", constant_judge({}, default=50)))
     plain = create_nsed_graph(
-        agents, NSEDConfig(vote_unit="proposals", max_rounds=1, min_rounds=1, calibration="center")
+        agents, proposal_vote(max_rounds=1, min_rounds=1, calibration="center")
     )
     out = plain.invoke({"task": TASK})
     assert out["answer"] in {"41", "42"}  # one score is not centred away
     zero, _ = panel({"a": "41", "b": "42"}, dict.fromkeys("ab", constant_judge({}, default=0)))
-    out = create_nsed_graph(zero, NSEDConfig(vote_unit="proposals", max_rounds=2)).invoke(
-        {"task": TASK}
-    )
+    out = create_nsed_graph(zero, proposal_vote(max_rounds=2)).invoke({"task": TASK})
     assert out["stop_reason"] == "failed"
     assert "no winner" in out["error"]
     assert out["degraded"] is True
@@ -261,8 +251,7 @@ def test_reliability_weighting_learns_from_earlier_rounds() -> None:
     answers = {"w1": "41", "s1": "42", "s2": "42", "c": "41"}
     judges = {"w1": WEAK, "s1": STRONG, "s2": STRONG, "c": contrarian}
     agents, _ = panel(answers, judges)
-    config = NSEDConfig(
-        vote_unit="proposals",
+    config = proposal_vote(
         max_rounds=4,
         min_rounds=4,
         reviewer_weighting="reliability",
@@ -283,7 +272,7 @@ def test_reliability_weighting_learns_from_earlier_rounds() -> None:
 
 def test_single_review_mode_numbers_attempts_per_call() -> None:
     agents, _ = five_agents()
-    config = NSEDConfig(vote_unit="proposals", max_rounds=1, min_rounds=1, review_mode="single")
+    config = proposal_vote(max_rounds=1, min_rounds=1, review_mode="single")
     out = create_nsed_graph(agents, config).invoke({"task": TASK})
     reviews = [c for c in out["calls"] if c["phase"] == "review"]
     assert len(reviews) == 5 * 4
@@ -302,7 +291,7 @@ def test_model_calls_are_named_for_tracing() -> None:
 
     recorder = Recorder()
     agents, _ = five_agents()
-    graph = create_nsed_graph(agents, NSEDConfig(vote_unit="proposals", max_rounds=1, min_rounds=1))
+    graph = create_nsed_graph(agents, proposal_vote(max_rounds=1, min_rounds=1))
     graph.invoke({"task": TASK}, {"callbacks": [recorder]})
     assert sorted(set(recorder.calls)) == sorted(
         {(purpose, a.id) for a in agents for purpose in ("propose", "review")}
@@ -319,7 +308,7 @@ def test_a_tied_vote_goes_to_the_stronger_proposer_not_the_lower_id() -> None:
         Agent(id="aa-small", model=models["aa-small"], prior=0.2),
         Agent(id="zz-large", model=models["zz-large"], prior=0.9),
     ]
-    config = NSEDConfig(vote_unit="proposals", max_rounds=1, min_rounds=1, answer_format="number")
+    config = proposal_vote(max_rounds=1, min_rounds=1, answer_format="number")
     out = create_nsed_graph(agents, config).invoke({"task": TASK})
     supports = out["rounds"][0]["supports"]
     assert supports["aa-small"] == supports["zz-large"]
@@ -332,7 +321,7 @@ def test_the_vote_over_answers_keeps_agreeing_agents_together() -> None:
     shown worth (none), the two independent solutions of 42 win."""
     judge = constant_judge({"41": 90, "42": -20})
     agents, _ = panel({"p": "42", "q": "42", "r": "41"}, dict.fromkeys("pqr", judge))
-    base = NSEDConfig(vote_unit="proposals", max_rounds=1, min_rounds=1, answer_format="number")
+    base = proposal_vote(max_rounds=1, min_rounds=1, answer_format="number")
     assert create_nsed_graph(agents, base).invoke({"task": TASK})["answer"] == "41"
     answers = base.model_copy(update={"vote_unit": "answers", "review_weight": 0.0})
     out = create_nsed_graph(agents, answers).invoke({"task": TASK})
@@ -349,9 +338,7 @@ async def test_a_unanimous_round_is_taken_without_reviews(mode: str) -> None:
         agent.model_copy(update={"prior": prior})
         for agent, prior in zip(agents, (0.2, 0.9, 0.5), strict=True)
     ]
-    graph = create_nsed_graph(
-        agents, NSEDConfig(vote_unit="proposals", max_rounds=3, answer_format="number")
-    )
+    graph = create_nsed_graph(agents, proposal_vote(max_rounds=3, answer_format="number"))
     out = graph.invoke({"task": TASK}) if mode == "invoke" else await graph.ainvoke({"task": TASK})
     assert (out["stop_reason"], out["answer"]) == ("unanimous", "42")
     assert {c["phase"] for c in out["calls"]} == {"propose"}
@@ -364,8 +351,7 @@ async def test_a_unanimous_round_is_taken_without_reviews(mode: str) -> None:
 
 def test_without_unanimous_exit_a_unanimous_round_is_reviewed() -> None:
     agents, _ = panel({"p": "42", "q": "42", "r": "42"}, dict.fromkeys("pqr", WEAK))
-    config = NSEDConfig(
-        vote_unit="proposals",
+    config = proposal_vote(
         max_rounds=1,
         min_rounds=1,
         answer_format="number",
@@ -385,9 +371,9 @@ def test_a_unanimous_later_round_answers_even_when_an_earlier_round_tied_its_sup
     agents, _ = panel(
         {a: in_turn(sequences[a]) for a in sequences}, dict.fromkeys(sequences, judge)
     )
-    out = create_nsed_graph(
-        agents, NSEDConfig(vote_unit="proposals", max_rounds=3, answer_format="number")
-    ).invoke({"task": TASK})
+    out = create_nsed_graph(agents, proposal_vote(max_rounds=3, answer_format="number")).invoke(
+        {"task": TASK}
+    )
     assert [r["winner"]["answer"] for r in out["rounds"]] == ["41", "42"]
     assert out["rounds"][0]["winner"]["support"] == out["rounds"][1]["winner"]["support"] == 1.0
     assert (out["stop_reason"], out["answer"], out["winner"]["round"]) == ("unanimous", "42", 2)

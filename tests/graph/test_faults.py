@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from panels import losing_a_proposer, panel
+from panels import losing_a_proposer, panel, proposal_vote
 
-from nsed_graph import Agent, NSEDConfig, create_nsed_graph
+from nsed_graph import Agent, create_nsed_graph
 from nsed_graph.testing import (
     WORKED,
     ScriptedCall,
@@ -53,7 +53,7 @@ FAULTS = {
 @pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
 async def test_a_failing_seat_degrades_the_round(kind: str, mode: str) -> None:
     agents = [*healthy_pair(), broken("flaky", FAULTS[kind])]
-    graph = create_nsed_graph(agents, NSEDConfig(vote_unit="proposals", max_rounds=2, **FAST))
+    graph = create_nsed_graph(agents, proposal_vote(max_rounds=2, **FAST))
     out = graph.invoke({"task": TASK}) if mode == "invoke" else await graph.ainvoke({"task": TASK})
     assert out["answer"] == "42"
     assert out["stop_reason"] == "max_rounds"
@@ -70,7 +70,7 @@ async def test_a_timeout_degrades_the_round(mode: str) -> None:
     slow = Agent(id="slow", model=ScriptedChatModel(respond=lambda c: "ANSWER: 42", latency_s=2.0))
     graph = create_nsed_graph(
         [*healthy_pair(), slow],
-        NSEDConfig(vote_unit="proposals", max_rounds=1, min_rounds=1, **FAST),
+        proposal_vote(max_rounds=1, min_rounds=1, **FAST),
     )
     out = graph.invoke({"task": TASK}) if mode == "invoke" else await graph.ainvoke({"task": TASK})
     assert out["answer"] == "42"
@@ -93,9 +93,9 @@ def test_a_retry_that_succeeds_is_not_a_failure() -> None:
         return "ANSWER: 42"
 
     agents = [*healthy_pair(), broken("recovers", once_then_fine)]
-    out = create_nsed_graph(
-        agents, NSEDConfig(vote_unit="proposals", max_rounds=1, min_rounds=1, **FAST)
-    ).invoke({"task": TASK})
+    out = create_nsed_graph(agents, proposal_vote(max_rounds=1, min_rounds=1, **FAST)).invoke(
+        {"task": TASK}
+    )
     assert out["failures"] == []
     assert out["degraded"] is False
     mine = [c for c in out["calls"] if c["agent"] == "recovers"]
@@ -111,9 +111,9 @@ def test_missing_marker_falls_back_to_a_structured_answer_call() -> None:
         return "Let me think about multiplication tables for a while."
 
     agents = [*healthy_pair(), broken("forgetful", no_marker)]
-    out = create_nsed_graph(
-        agents, NSEDConfig(vote_unit="proposals", max_rounds=1, min_rounds=1, **FAST)
-    ).invoke({"task": TASK})
+    out = create_nsed_graph(agents, proposal_vote(max_rounds=1, min_rounds=1, **FAST)).invoke(
+        {"task": TASK}
+    )
     (mine,) = [p for p in out["rounds"][0]["proposals"] if p["agent"] == "forgetful"]
     assert mine["answer_source"] == "extract_call"
     assert mine["answer"] == "42"
@@ -126,9 +126,7 @@ def test_fewer_than_two_proposals_stops_with_an_error_naming_the_agents() -> Non
         broken("dead-1", raises),
         broken("dead-2", empty),
     ]
-    out = create_nsed_graph(agents, NSEDConfig(vote_unit="proposals", max_rounds=3, **FAST)).invoke(
-        {"task": TASK}
-    )
+    out = create_nsed_graph(agents, proposal_vote(max_rounds=3, **FAST)).invoke({"task": TASK})
     assert out["stop_reason"] == "failed"
     assert out["answer"] is None
     assert "dead-1" in out["error"]
@@ -151,9 +149,7 @@ def test_no_review_left_ends_degraded_with_the_answer_of_the_earlier_round() -> 
         return review_reply(call.prompt, call.schema, JUDGE)
 
     agents = [broken(f"r{i}", counting) for i in range(3)]
-    config = NSEDConfig(
-        vote_unit="proposals", max_rounds=3, min_rounds=3, unanimous_exit=False, **FAST
-    )
+    config = proposal_vote(max_rounds=3, min_rounds=3, unanimous_exit=False, **FAST)
     out = create_nsed_graph(agents, config).invoke({"task": TASK})
     assert out["stop_reason"] == "degraded"
     assert out["error"] is None
@@ -167,7 +163,7 @@ async def test_a_two_agent_table_that_loses_a_proposer_keeps_its_answer(mode: st
     """Issue 17: a right first round, then one of two proposers fails: the answer stands."""
     graph = create_nsed_graph(
         losing_a_proposer(JUDGE),
-        NSEDConfig(vote_unit="proposals", max_rounds=3, min_rounds=3, **FAST),
+        proposal_vote(max_rounds=3, min_rounds=3, **FAST),
     )
     run = graph.invoke if mode == "invoke" else graph.ainvoke
     out = run({"task": TASK})
@@ -196,9 +192,9 @@ def test_a_runaway_number_is_no_answer_and_is_asked_again() -> None:
         return f"Computing.\nANSWER: {RUNAWAY}"
 
     agents = [*healthy_pair(), broken("runaway", runaway_then_sane)]
-    out = create_nsed_graph(
-        agents, NSEDConfig(vote_unit="proposals", max_rounds=1, min_rounds=1, **FAST)
-    ).invoke({"task": TASK})
+    out = create_nsed_graph(agents, proposal_vote(max_rounds=1, min_rounds=1, **FAST)).invoke(
+        {"task": TASK}
+    )
     (mine,) = [p for p in out["rounds"][0]["proposals"] if p["agent"] == "runaway"]
     assert (mine["ok"], mine["answer"], mine["answer_source"]) == (True, "42", "extract_call")
     assert out["failures"] == []
@@ -213,9 +209,9 @@ def test_a_proposal_that_stays_absurd_fails_with_both_reasons() -> None:
         return f"ANSWER: {RUNAWAY}"
 
     agents = [*healthy_pair(), broken("runaway", always_runaway)]
-    out = create_nsed_graph(
-        agents, NSEDConfig(vote_unit="proposals", max_rounds=1, min_rounds=1, **FAST)
-    ).invoke({"task": TASK})
+    out = create_nsed_graph(agents, proposal_vote(max_rounds=1, min_rounds=1, **FAST)).invoke(
+        {"task": TASK}
+    )
     (failure,) = out["failures"]
     assert (failure["agent"], failure["kind"]) == ("runaway", "unparseable")
     assert "ANSWER line: a number of 702 digits" in failure["message"]

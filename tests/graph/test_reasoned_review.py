@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from nsed_graph import Agent, NSEDConfig, create_nsed_graph
+from panels import proposal_vote
+
+from nsed_graph import Agent, create_nsed_graph
 from nsed_graph.protocol.verdicts import read_verdicts
 from nsed_graph.testing import (
     WORKED,
@@ -13,12 +15,11 @@ from nsed_graph.testing import (
 )
 
 TASK = "What is 6 x 7? Answer with a number."
-CONFIG = NSEDConfig(
+CONFIG = proposal_vote(
     max_rounds=1,
     min_rounds=1,
     answer_format="number",
     review_mode="reasoned",
-    vote_unit="proposals",
 )
 
 

@@ -3,18 +3,16 @@ is asked once to solve again, and refused if it still does not."""
 
 from __future__ import annotations
 
-from panels import panel
+from panels import panel, proposal_vote
 
-from nsed_graph import Agent, NSEDConfig, create_nsed_graph
+from nsed_graph import Agent, create_nsed_graph
 from nsed_graph.prompts import RESOLVE_RULES
 from nsed_graph.protocol.answers import reasoning_before_answer, restatement
 from nsed_graph.testing import WORKED, ScriptedCall, ScriptedChatModel, constant_judge, review_reply
 
 TASK = "What is 6 x 7? Answer with a number."
 JUDGE = constant_judge({"42": 80, "41": -60})
-CONFIG = NSEDConfig(
-    vote_unit="proposals", max_rounds=2, min_rounds=2, answer_format="number", unanimous_exit=False
-)
+CONFIG = proposal_vote(max_rounds=2, min_rounds=2, answer_format="number", unanimous_exit=False)
 
 
 def copier(resolves: bool) -> tuple[Agent, ScriptedChatModel]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
-from panels import panel
+from panels import panel, proposal_vote
 
 from nsed_graph import NSEDConfig, create_nsed_graph
 from nsed_graph.testing import constant_judge
@@ -41,8 +41,7 @@ def outcome(record: dict) -> tuple[int, int, int, int]:
 
 
 def config(tmp_path: Path, **options: object) -> NSEDConfig:
-    return NSEDConfig(
-        vote_unit="proposals",
+    return proposal_vote(
         max_rounds=1,
         min_rounds=1,
         answer_format="integer",
