@@ -99,6 +99,11 @@ class NSEDConfig(BaseModel):
         le=10.0,
         description="[ours] With vote_unit='answers': how far reviews move a solution's weight.",
     )
+    skip_uncounted_reviews: bool = Field(
+        default=True,
+        description="[ours] Skip a round's reviews when none could move its vote (the vote over "
+        "answers at review_weight 0, or every reviewer's worth 0); it then takes the plurality.",
+    )
     reviewer_weighting: ReviewerWeighting = "none"
     reliability_prior_strength: float = Field(
         default=4.0, ge=0.0, description="[ours] Pseudo-rounds that shrink reliability to 1."
@@ -302,6 +307,7 @@ PAPER_PRESET: dict[str, Any] = {
     "min_rounds": 7,
     "fatigue": None,
     "unanimous_exit": False,
+    "skip_uncounted_reviews": False,
     "vote_unit": "proposals",
     "aggregation": "quadratic",
     "calibration": "none",
@@ -314,7 +320,8 @@ PAPER_PRESET: dict[str, Any] = {
 """``NSEDConfig.paper()``: seven fixed rounds, one seat per model, the proposal-level quadratic
 vote with every review counted alike, one structured review call per reviewer, and later-round
 replies taken as they come. Everything this project added on measurement ([ours]: the unanimous
-exit, re-solves, seats as samples, the vote over answers, reviewer worth) is off."""
+exit, skipped reviews, re-solves, seats as samples, the vote over answers, reviewer worth) is
+off."""
 
 __all__ = [
     "PAPER_PRESET",

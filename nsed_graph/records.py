@@ -105,6 +105,9 @@ class Vote(TypedDict):
     review was tallied); the run's final answer does not grade them (``protocol.worth``)."""
     unanimous: NotRequired[bool]
     """True when every usable proposal gave one answer and the round took it without reviews."""
+    unreviewed: NotRequired[bool]
+    """True when the round's vote was taken without reviews (unanimous, or reviews that could
+    not count: ``skip_uncounted_reviews``): the plurality of its answers."""
     winner: Winner | None
     conviction: float
 
@@ -146,6 +149,9 @@ class RoundRecord(TypedDict):
     review was tallied); the run's final answer does not grade them (``protocol.worth``)."""
     unanimous: NotRequired[bool]
     """True when every usable proposal gave one answer and the round took it without reviews."""
+    unreviewed: NotRequired[bool]
+    """True when the round's vote was taken without reviews (unanimous, or reviews that could
+    not count: ``skip_uncounted_reviews``): the plurality of its answers."""
     winner: Winner | None
     conviction: float
     brief: str

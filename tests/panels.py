@@ -44,6 +44,13 @@ def losing_a_proposer(judge: Callable[[str], float]) -> list[Agent]:
     return [*agents, Agent(id="flaky", model=ScriptedChatModel(respond=flaky), family="x")]
 
 
+def reviewed(**options: Any) -> NSEDConfig:
+    """The default vote with its reviews run although they cannot move it, for the tests of the
+    review machinery (prompts, masking, records, what the bench reads of reviews): by default a
+    round whose reviews cannot count skips them (``skip_uncounted_reviews``)."""
+    return NSEDConfig(skip_uncounted_reviews=False, **options)
+
+
 def proposal_vote(**options: Any) -> NSEDConfig:
     """A config with the paper's vote over proposals, for the tests of the review-driven vote
     (the default counts answers and lets reviews move nothing, which those tests are not about)."""

@@ -7,9 +7,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from panels import panel
+from panels import panel, reviewed
 
-from nsed_graph import NSEDConfig
 from nsed_graph.bench.datasets import BenchItem
 from nsed_graph.bench.runner import ROWS_FILE, BenchSettings, run_benchmark
 
@@ -22,7 +21,7 @@ def toy_run(out: Path, judges: Mapping[str, Callable[[str], float]], n: int) -> 
     reviewing with its judge; the run's directory is ``out``."""
     agents, _ = panel(dict(ANSWERS), dict(judges))
     items = [BenchItem(f"q{i}", "toy", f"What is 6 x 7? (#{i})", "42", "number") for i in range(n)]
-    settings = BenchSettings(nsed=NSEDConfig(max_rounds=1, min_rounds=1))
+    settings = BenchSettings(nsed=reviewed(max_rounds=1, min_rounds=1))
     run_benchmark(agents, items, ["nsed"], out, settings=settings)
     return items
 

@@ -57,14 +57,41 @@ def decay(items: Sequence[MemoryItem], *, now: int, gamma: float, floor: float) 
 
 
 def admit(
-    proposals: Sequence[MemoryItem], *, keep_top_k: int, reasoning_budget: int
+    proposals: Sequence[MemoryItem],
+    *,
+    keep_top_k: int,
+    reasoning_budget: int,
+    evidence: Mapping[str, float] | None = None,
 ) -> list[MemoryItem]:
-    """The round's best ``keep_top_k`` proposals by support, reasoning cut to its budget."""
-    ranked = sorted(proposals, key=lambda p: (-p["support"], p["agent"]))[:keep_top_k]
+    """The round's best ``keep_top_k`` proposals by support, reasoning cut to its budget.
+
+    Under the vote over answers (``evidence``: each answer's evidence) the best proposal of every
+    answer comes first, the most evident answer first, before a second proposal of any answer:
+    the next round must see each competing answer with its best reasoning, not three copies of
+    the leading one (issue 13, defect 6)."""
+    if evidence is None:
+        ranked = sorted(proposals, key=lambda p: (-p["support"], p["agent"]))
+    else:
+        by_answer = sorted(
+            proposals,
+            key=lambda p: (-evidence.get(_answer_key(p), 0.0), _answer_key(p), -p["support"]),
+        )
+        repeats: dict[str, int] = {}
+        place: list[tuple[int, int]] = []
+        for position, item in enumerate(by_answer):
+            key = _answer_key(item)
+            place.append((repeats.get(key, 0), position))
+            repeats[key] = repeats.get(key, 0) + 1
+        ranked = [by_answer[position] for _, position in sorted(place)]
     return [
         {**p, "weight": 1.0, "reasoning": truncate_tokens(p["reasoning"], reasoning_budget)}
-        for p in ranked
+        for p in ranked[:keep_top_k]
     ]
+
+
+def _answer_key(item: MemoryItem) -> str:
+    """The key of an item's answer in the vote's evidence (``ballot.answer_clusters``)."""
+    return item["answer"] or item["agent"]
 
 
 def gate(
@@ -77,12 +104,21 @@ def gate(
     keep_top_k: int,
     reasoning_budget: int,
     state_token_budget: int,
+    evidence: Mapping[str, float] | None = None,
 ) -> tuple[list[MemoryItem], str]:
-    """One step of the gate: the new memory and its rendered brief, both bounded."""
+    """One step of the gate: the new memory and its rendered brief, both bounded. With
+    ``evidence`` (the vote over answers) the round's admission order stands ahead of older
+    items, so a cut to the token budget drops repeats and old rounds first."""
     older = [item for item in memory if item["round"] < now]
     items = decay(older, now=now, gamma=gamma, floor=floor)
-    items += admit(proposals, keep_top_k=keep_top_k, reasoning_budget=reasoning_budget)
-    items.sort(key=lambda i: (-i["weight"], -i["support"], i["round"], i["agent"]))
+    admitted = admit(
+        proposals, keep_top_k=keep_top_k, reasoning_budget=reasoning_budget, evidence=evidence
+    )
+    if evidence is None:
+        items += admitted
+        items.sort(key=lambda i: (-i["weight"], -i["support"], i["round"], i["agent"]))
+    else:
+        items = admitted + items
     while items:
         brief = render_brief(items)
         if approx_tokens(brief) <= state_token_budget or len(items) == 1:

@@ -29,9 +29,12 @@ def make_forget_gate(table: Table) -> StateNode:
         """Fold the round into the bounded consensus state and render the brief."""
         vote = state["vote"]
         assert vote is not None  # the edge after the vote comes here only with one
-        entering = memory_entries(
-            vote["round"], state["proposals"], vote["supports"], table.peer_view
-        )
+        evidence = vote.get("evidence")
+        supports = vote["supports"]
+        if evidence is not None:  # under the vote over answers, every usable one is a solution
+            usable = [p["agent"] for p in state["proposals"] if p["ok"]]
+            supports = {agent: supports.get(agent, 0.0) for agent in usable}
+        entering = memory_entries(vote["round"], state["proposals"], supports, table.peer_view)
         memory, brief = gate(
             state.get("memory", []),
             entering,
@@ -41,6 +44,7 @@ def make_forget_gate(table: Table) -> StateNode:
             keep_top_k=config.keep_top_k,
             reasoning_budget=config.reasoning_token_budget,
             state_token_budget=config.state_token_budget,
+            evidence=evidence,
         )
         return {"memory": memory, "brief": brief}
 

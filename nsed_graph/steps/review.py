@@ -4,8 +4,9 @@ node (docs/protocol.md, "3. Review").
 Each reviewer scores every other usable proposal, never its own, under its own opaque labels
 (``protocol.masking``). A round with fewer than two usable proposals cannot be reviewed: the
 barrier records why (``halt``) and the edge after it goes straight to the stop step. A round
-whose usable proposals all give one answer is not reviewed either (``unanimous_exit``): the edge
-goes to the vote, which takes that answer.
+whose usable proposals all give one answer is not reviewed either (``unanimous_exit``), nor one
+whose reviews could not move its vote (``skip_uncounted_reviews``): the edge goes to the vote,
+which takes the plurality of the answers.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from nsed_graph.prompts import (
     review_messages,
     verdicts_again_messages,
 )
+from nsed_graph.protocol.ballot import reviewer_worths, reviews_can_count
 from nsed_graph.protocol.masking import assign_labels
 from nsed_graph.protocol.stopping import unanimous
 from nsed_graph.protocol.verdicts import read_verdicts
@@ -53,13 +55,40 @@ def gather(state: NSEDState) -> dict[str, Any]:
     }
 
 
+def measured_worths(config: NSEDConfig, state: NSEDState, reviewers: list[str]) -> dict[str, float]:
+    """Each reviewer's worth from the run's telemetry, under the config's prior (``worth``)."""
+    return reviewer_worths(
+        state.get("telemetry") or {},
+        reviewers,
+        prior_accuracy=config.worth_prior_accuracy,
+        prior_strength=config.worth_prior_strength,
+    )
+
+
+def reviews_skipped(config: NSEDConfig, state: NSEDState) -> bool:
+    """Whether the round goes to its vote without reviews because none could count
+    (``skip_uncounted_reviews``, ``protocol.ballot.reviews_can_count``)."""
+    if not config.skip_uncounted_reviews:
+        return False
+    worths = None
+    if config.reviewer_weighting == "worth":
+        reviewers = [seat["agent"] for seat in state["seats"] if seat["role"] in REVIEWING]
+        worths = measured_worths(config, state, reviewers)
+    return not reviews_can_count(
+        vote_unit=config.vote_unit, review_weight=config.review_weight, worths=worths
+    )
+
+
 def send_reviews(table: Table, state: NSEDState) -> list[Send] | str:
     """One ``Send`` per reviewer seat with every usable proposal; straight to stop after a
-    halt, or to the vote when the proposals are unanimous (``unanimous_exit``)."""
+    halt, or to the vote when the proposals are unanimous (``unanimous_exit``) or their
+    reviews could not count (``skip_uncounted_reviews``)."""
     if state.get("halt"):
         return "stop"
     usable = [p for p in state["proposals"] if p["ok"]]
     if table.config.unanimous_exit and unanimous([p["answer"] for p in usable]):
+        return "vote"
+    if reviews_skipped(table.config, state):
         return "vote"
     return [
         Send(

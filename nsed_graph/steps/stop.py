@@ -6,8 +6,10 @@ round's steps wrote (seats, proposals, reviews, vote, brief, failures, calls). T
 whether to go round again; when it stops, it saves the telemetry and answers from the best
 round (``protocol.stopping.final_winner``). A round that cannot be completed (``halt``) ends the
 run: ``"degraded"`` with the best completed round's answer and the halt as ``warning``
-(``"stalled"`` when the round's proposers only restated answers: nothing new to say), or
-``"failed"`` with it as ``error`` when no round was completed (``protocol.stopping.halt_reason``).
+(``"stalled"`` when the round's proposers only restated answers: nothing new to say). When no
+round was completed, the halted round's usable proposals still answer, by plurality
+(``"degraded"``); ``"failed"``, with the halt as ``error``, only when there is none
+(``protocol.stopping.halt_reason``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from nsed_graph.records import RoundRecord, Vote
 from nsed_graph.state import NSEDState
 from nsed_graph.steps.seat import StateNode, Table
 from nsed_graph.steps.start import run_reference
+from nsed_graph.steps.vote import unreviewed_vote
 
 
 def make_stop(table: Table) -> StateNode:
@@ -65,6 +68,11 @@ def make_stop(table: Table) -> StateNode:
         )
         halt = state.get("halt")
         winner = final_winner(rounds)
+        usable = [p for p in state.get("proposals", []) if p["ok"]]
+        if halt and winner is None and usable:
+            # nothing completed, but a proposal is better than no answer: degrade, never fail
+            winner = unreviewed_vote(table, state)["winner"]
+            halt = f"{halt}; answered with the plurality of its {len(usable)} usable proposal(s)"
         failures = state.get("failures") or []
         faults = [f for f in failures if f["kind"] != "restated"]
         this_round = [f for f in failures if f["round"] == state["round"]]
@@ -141,6 +149,8 @@ def round_record(state: NSEDState, vote: Vote) -> RoundRecord:
         record["pivotal"] = vote["pivotal"]
     if vote.get("unanimous"):
         record["unanimous"] = True
+    if vote.get("unreviewed"):
+        record["unreviewed"] = True
     return record
 
 

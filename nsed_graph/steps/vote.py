@@ -4,8 +4,10 @@
 The arithmetic is ``protocol.voting.tally`` and its inputs and record ``protocol.ballot``; this
 node gathers them from the state. A vote that cannot be taken (no usable review, or every
 weight zero after calibration) records why (``halt``), and the edge after it goes to stop. A
-round whose proposals are unanimous (``unanimous_exit``) reaches the vote without reviews and
-takes their answer (``protocol.ballot.unanimous_record``); the stop step then ends the run.
+round whose proposals are unanimous (``unanimous_exit``), or whose reviews could not have
+counted (``skip_uncounted_reviews``), reaches the vote without reviews and takes the plurality
+of its answers (``protocol.ballot.unreviewed_record``); after a unanimous round the stop step
+ends the run.
 """
 
 from __future__ import annotations
@@ -17,8 +19,7 @@ from nsed_graph.protocol.ballot import (
     answer_clusters,
     review_weights,
     reviewer_reliability,
-    reviewer_worths,
-    unanimous_record,
+    unreviewed_record,
     vote_record,
 )
 from nsed_graph.protocol.evidence import AnswerVote, answer_vote
@@ -27,7 +28,22 @@ from nsed_graph.protocol.voting import Tally, Weights, tally
 from nsed_graph.protocol.worth import pivotal_reviewers
 from nsed_graph.records import Proposal, Vote
 from nsed_graph.state import NSEDState
+from nsed_graph.steps.review import measured_worths, reviews_skipped
 from nsed_graph.steps.seat import StateNode, Table
+
+
+def ballot(table: Table, state: NSEDState) -> tuple[list[Proposal], dict[str, float], str]:
+    """What every vote of the round reads besides its reviews: the usable proposals, each
+    proposer's strength (its declared prior) for ties, and the salt of the tie digest."""
+    proposals = [p for p in state["proposals"] if p["ok"]]
+    strength = {p["agent"]: table.agents[p["agent"]].prior for p in proposals}
+    return proposals, strength, f"{state['task']}\0{state['round']}"
+
+
+def unreviewed_vote(table: Table, state: NSEDState, *, unanimous: bool = False) -> Vote:
+    """The round's vote taken without reviews: the plurality of its usable answers."""
+    proposals, strength, salt = ballot(table, state)
+    return unreviewed_record(state["round"], proposals, strength, salt, unanimous=unanimous)
 
 
 def make_vote(table: Table) -> StateNode:
@@ -35,16 +51,11 @@ def make_vote(table: Table) -> StateNode:
 
     def weighting(state: NSEDState, reviewers: list[str]) -> dict[str, float] | None:
         """Each reviewer's multiplier under ``reviewer_weighting`` (None: all count alike)."""
-        telemetry = state.get("telemetry") or {}
         if config.reviewer_weighting == "reliability":
+            telemetry = state.get("telemetry") or {}
             return reviewer_reliability(telemetry, config.reliability_prior_strength)
         if config.reviewer_weighting == "worth":
-            return reviewer_worths(
-                telemetry,
-                reviewers,
-                prior_accuracy=config.worth_prior_accuracy,
-                prior_strength=config.worth_prior_strength,
-            )
+            return measured_worths(config, state, reviewers)
         return None
 
     def reviewed(
@@ -111,14 +122,14 @@ def make_vote(table: Table) -> StateNode:
         return record
 
     def vote(state: NSEDState) -> dict[str, Any]:
-        """The round's ``vote`` (over its reviews, or unanimous without any), or why there is
-        none (``halt``)."""
+        """The round's ``vote`` (over its reviews, or without any when unanimous or when they
+        could not count), or why there is none (``halt``)."""
         t = state["round"]
-        proposals = [p for p in state["proposals"] if p["ok"]]
-        strength = {p["agent"]: table.agents[p["agent"]].prior for p in proposals}
-        salt = f"{state['task']}\0{t}"
+        proposals, strength, salt = ballot(table, state)
         if config.unanimous_exit and unanimous([p["answer"] for p in proposals]):
-            record = unanimous_record(t, proposals, strength, salt)
+            record = unreviewed_vote(table, state, unanimous=True)
+        elif reviews_skipped(config, state):
+            record = unreviewed_vote(table, state)
         else:
             outcome = reviewed(state, proposals, strength, salt)
             if isinstance(outcome, str):

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from langchain_core.outputs import ChatResult
 from langchain_openai import ChatOpenAI
-from panels import panel
+from panels import panel, reviewed
 from pydantic import PrivateAttr, SecretStr
 
 from nsed_graph import Agent, NSEDConfig
@@ -35,7 +35,7 @@ from nsed_graph.bench.runner import (
 from nsed_graph.testing import ScriptedCall, ScriptedChatModel, constant_judge
 
 RIGHT = constant_judge({"42": 100}, default=-100)
-SETTINGS = BenchSettings(nsed=NSEDConfig(max_rounds=2, min_rounds=2), samples=2)
+SETTINGS = BenchSettings(nsed=reviewed(max_rounds=2, min_rounds=2), samples=2)
 
 
 def items(count: int = 3) -> list[BenchItem]:

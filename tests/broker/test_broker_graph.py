@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from langgraph.store.memory import InMemoryStore
-from panels import panel
+from panels import panel, reviewed
 
 from nsed_graph import Agent, Budget, NSEDConfig, RoleSpec, create_nsed_graph
 from nsed_graph.testing import ScriptedCall, ScriptedChatModel, constant_judge
@@ -44,7 +44,7 @@ def seats_of(record: dict) -> dict[str, str]:
 
 def test_best_three_seated_then_a_failed_agent_is_replaced() -> None:
     # a proposer+reviewer seat makes two calls at cost 1.0: a budget of 6 pays for three seats
-    config = NSEDConfig(
+    config = reviewed(
         unanimous_exit=False,
         max_rounds=2,
         min_rounds=2,
@@ -68,7 +68,7 @@ def test_best_three_seated_then_a_failed_agent_is_replaced() -> None:
 
 
 def test_proposer_only_and_reviewer_only_seats() -> None:
-    config = NSEDConfig(
+    config = reviewed(
         unanimous_exit=False,
         max_rounds=1,
         min_rounds=1,

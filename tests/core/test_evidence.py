@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nsed_graph.protocol.ballot import reviews_can_count
 from nsed_graph.protocol.evidence import answer_vote
 
 
@@ -75,3 +77,14 @@ def test_evidence_is_one_solution_per_proposal_moved_by_its_reviews(
         assert evidence == pytest.approx(sum(1 + weight * supports[a] for a in members))
     assert vote.winner is not None
     assert answers[vote.winner] == vote.answer
+
+
+def test_reviews_count_only_where_they_can_move_the_vote() -> None:
+    counts = partial(reviews_can_count, worths=None)
+    assert counts(vote_unit="answers", review_weight=0.5)
+    assert not counts(vote_unit="answers", review_weight=0.0)
+    assert counts(vote_unit="proposals", review_weight=0.0)  # the paper's vote reads reviews
+    silent = {"a": 0.0, "b": 0.0}
+    assert not reviews_can_count(vote_unit="proposals", review_weight=1.0, worths=silent)
+    assert reviews_can_count(vote_unit="proposals", review_weight=1.0, worths={**silent, "c": 0.1})
+    assert reviews_can_count(vote_unit="proposals", review_weight=1.0, worths={})

@@ -70,3 +70,35 @@ def test_brief_stays_within_budget_for_any_history(sizes, rounds, gamma) -> None
             state_token_budget=300,
         )
         assert approx_tokens(brief) <= 300
+
+
+def solution(agent: str, answer: str, support: float) -> MemoryItem:
+    return {**item(2, agent, support), "answer": answer}
+
+
+def test_under_the_answer_vote_every_answer_is_kept_before_a_repeat() -> None:
+    proposals = [
+        solution("a", "42", 0.9),
+        solution("b", "42", 0.8),
+        solution("c", "42", 0.7),
+        solution("d", "41", -0.5),
+        solution("e", "", 0.0),  # no answer: a cluster of its own, keyed by the agent
+    ]
+    settings = {
+        "now": 2,
+        "gamma": 0.5,
+        "floor": 0.2,
+        "keep_top_k": 3,
+        "reasoning_budget": 50,
+        "state_token_budget": 10_000,
+    }
+    by_support, _ = gate([], proposals, **settings)
+    assert [m["agent"] for m in by_support] == ["a", "b", "c"]
+    evidence = {"42": 3.0, "41": 1.0, "e": 1.0}
+    by_answer, brief = gate([], proposals, evidence=evidence, **settings)
+    assert [m["agent"] for m in by_answer] == ["a", "d", "e"]
+    assert brief.index("answer: 42") < brief.index("answer: 41")
+    older, _ = gate(
+        by_answer, [solution("f", "7", 0.0)], evidence={"7": 1.0}, **{**settings, "now": 3}
+    )
+    assert [m["agent"] for m in older] == ["f", "a", "d", "e"]  # the newest round first

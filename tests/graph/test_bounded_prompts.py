@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from panels import panel
+from panels import panel, reviewed
 
-from nsed_graph import NSEDConfig, create_nsed_graph
+from nsed_graph import create_nsed_graph
 from nsed_graph.testing import ScriptedCall, constant_judge
 
 SLACK_CHARS = 200  # digits of supports and weights may differ between rounds
@@ -19,7 +19,7 @@ def test_largest_prompt_in_round_ten_is_no_larger_than_in_round_two() -> None:
 
     judges = {a: constant_judge({"7": 60}, default=60) for a in ids}
     agents, models = panel(dict.fromkeys(ids, long_answer), judges)
-    config = NSEDConfig(max_rounds=10, min_rounds=10, answer_format="number", unanimous_exit=False)
+    config = reviewed(max_rounds=10, min_rounds=10, answer_format="number", unanimous_exit=False)
     out = create_nsed_graph(agents, config).invoke({"task": "What is 3 + 4?"})
     assert len(out["rounds"]) == 10
     assert out["failures"] == []

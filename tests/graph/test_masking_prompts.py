@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from panels import panel
+from panels import panel, reviewed
 
-from nsed_graph import NSEDConfig, create_nsed_graph
+from nsed_graph import create_nsed_graph
 from nsed_graph.testing import candidates_in, constant_judge
 
 TASK = "What is 6 x 7? Answer with a number."
@@ -25,7 +25,7 @@ def test_no_prompt_names_an_agent_model_or_family(review_mode: str) -> None:
         reasoning="As model-of-alpha-seat (family-alpha-seat, alpha-seat) I computed it, "
         "checking each product twice against the task before I wrote the answer down.",
     )
-    config = NSEDConfig(max_rounds=3, min_rounds=3, answer_format="number", review_mode=review_mode)
+    config = reviewed(max_rounds=3, min_rounds=3, answer_format="number", review_mode=review_mode)
     out = create_nsed_graph(agents, config).invoke({"task": TASK})
     assert out["answer"] == "42"
 
@@ -40,7 +40,7 @@ def test_reviewers_never_see_their_own_proposal_and_labels_are_shuffled() -> Non
     ids = ["p0", "p1", "p2", "p3", "p4"]
     answers = {a: str(10 + i) for i, a in enumerate(ids)}
     agents, models = panel(answers, dict.fromkeys(ids, constant_judge({}, default=10)))
-    create_nsed_graph(agents, NSEDConfig(max_rounds=1, min_rounds=1)).invoke({"task": TASK})
+    create_nsed_graph(agents, reviewed(max_rounds=1, min_rounds=1)).invoke({"task": TASK})
     orders = set()
     for agent_id, model in models.items():
         (review,) = [c for c in model.calls if c.structured]
@@ -56,7 +56,7 @@ def test_prompt_injection_in_a_proposal_stays_fenced() -> None:
     agents, models = panel(
         {"x": attack, "y": "41", "z": "42"}, dict.fromkeys("xyz", constant_judge({"42": 50}))
     )
-    create_nsed_graph(agents, NSEDConfig(max_rounds=1, min_rounds=1, answer_format="text")).invoke(
+    create_nsed_graph(agents, reviewed(max_rounds=1, min_rounds=1, answer_format="text")).invoke(
         {"task": TASK}
     )
     (review,) = [c for c in models["y"].calls if c.structured]
@@ -73,7 +73,7 @@ def test_redaction_replaces_whole_names_only() -> None:
         {"coder": code, "sorted-x": "42", "third": "42"},
         dict.fromkeys(("coder", "sorted-x", "third"), judge),
     )
-    config = NSEDConfig(max_rounds=1, min_rounds=1, answer_format="text", unanimous_exit=False)
+    config = reviewed(max_rounds=1, min_rounds=1, answer_format="text", unanimous_exit=False)
     create_nsed_graph(agents, config).invoke({"task": TASK})
     (review,) = [c for c in models["third"].calls if c.structured]
     assert "the encoder decodes" in review.prompt
