@@ -5,7 +5,8 @@ Here the broker decides what a seat costs, before any optimisation:
 - calls per round: a proposer makes 1 call, a compressor 1, a reviewer 1 in ``batch`` and
   ``reasoned`` review mode (a reasoned review's rare structured fallback is not counted) and one
   per other proposal in ``single`` mode (bounded by the table size, an upper bound), and a
-  proposer_reviewer the sum of both jobs;
+  proposer_reviewer the sum of both jobs; no review calls where the config skips reviews that
+  cannot count (``skip_uncounted_reviews`` at ``review_weight`` 0: a seat only proposes);
 - tokens per call: the agent's mean from telemetry, else ``default_call_tokens``;
 - money per call: ``Agent.cost`` plus every expected token priced at the dearer of the input
   and output rates, an upper bound that holds whatever the split;
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from nsed_graph.broker.model import DIMENSIONS, Candidate, Option, Problem
 from nsed_graph.broker.values import ValueKnobs, seat_value
+from nsed_graph.protocol.ballot import reviews_can_count
 
 if TYPE_CHECKING:
     from nsed_graph.config import Budget, NSEDConfig, RoleSpec, SeatRole
@@ -104,6 +106,10 @@ def build_problem(
         roles.append("proposer_reviewer")
     seats_guess = config.table_size or target_size or len(agents)
     review_calls = 1 if config.review_mode != "single" else max(1, seats_guess - 1)
+    if config.skip_uncounted_reviews and not reviews_can_count(
+        vote_unit=config.vote_unit, review_weight=config.review_weight, worths=None
+    ):
+        review_calls = 0
     knobs = ValueKnobs.from_config(config)
     candidates: list[Candidate] = []
     options: list[Option] = []

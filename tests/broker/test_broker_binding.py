@@ -186,7 +186,8 @@ def test_latency_and_money_caps_rule_out_seats() -> None:
         {}, [{"agent": "a", "calls": 2, "latency_s": 60.0, "tokens": 200, "support": 0.9}]
     )
     agents = [*six()[:3], agent("d", 0.6, cost=1.0)]
-    config = NSEDConfig(table_size=3, budget=Budget(latency_s=40.0, money_per_round=1.0))
+    limits = Budget(latency_s=40.0, money_per_round=1.0)
+    config = NSEDConfig(table_size=3, budget=limits, skip_uncounted_reviews=False)
     binding = bind(agents, config, telemetry=telemetry)
     assert seated(binding) == ["b", "c"]
     assert reason(binding, "a") == (
@@ -196,6 +197,20 @@ def test_latency_and_money_caps_rule_out_seats() -> None:
         "no eligible role: proposer_reviewer over money_per_round budget (2 > 1)"
     )
     assert "2 seats instead of the target 3" in binding["receipt"]["message"]
+
+
+def test_a_seat_whose_reviews_would_be_skipped_is_costed_as_one_proposal() -> None:
+    """At review_weight 0 the default skips the reviews (skip_uncounted_reviews): a
+    proposer_reviewer seat makes one call, so the budget that ruled a and d out admits them."""
+    telemetry = update_telemetry(
+        {}, [{"agent": "a", "calls": 2, "latency_s": 60.0, "tokens": 200, "support": 0.9}]
+    )
+    agents = [*six()[:3], agent("d", 0.6, cost=1.0)]
+    config = NSEDConfig(table_size=3, budget=Budget(latency_s=40.0, money_per_round=1.0))
+    binding = bind(agents, config, telemetry=telemetry)
+    assert seated(binding) == ["a", "b", "c"]  # a's one call takes 30 s
+    assert binding["receipt"]["budget"]["latency_s"]["used"] == pytest.approx(30.0)
+    assert reason(binding, "d").startswith("not chosen")  # eligible now, outbid on value
 
 
 def test_budget_shrinks_the_table_only_when_it_must() -> None:
