@@ -16,12 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import random
 import threading
 import time
 from collections.abc import Generator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 from langchain_core.messages import AIMessage, BaseMessage
@@ -32,6 +33,7 @@ from nsed_graph.agents import Agent
 from nsed_graph.config import NSEDConfig
 from nsed_graph.records import CallRecord, FailureKind, FailureRecord, Phase
 from nsed_graph.redaction import scrub
+from nsed_graph.retry import retry_after_of, retry_delay, status_of
 
 T = TypeVar("T")
 
@@ -45,6 +47,9 @@ class Request:
     purpose: Purpose
     messages: tuple[BaseMessage, ...]
     schema: type[BaseModel] | None = None
+    delay_s: float = 0.0
+    """Seconds to wait before sending: a retry's backoff (``retry.retry_delay``). The call's
+    deadline and its recorded seconds start after the wait."""
 
 
 @dataclass(frozen=True)
@@ -56,12 +61,23 @@ class Reply:
 
 
 class CallFailure(Exception):
-    """A call that stayed unusable after its retries; a value in the seat's result."""
+    """A call that stayed unusable after its retries; a value in the seat's result. ``status``
+    and ``retry_after_s`` are what the provider said (an HTTP status, a ``Retry-After``), read
+    by the retry rule."""
 
-    def __init__(self, kind: FailureKind, message: str) -> None:
+    def __init__(
+        self,
+        kind: FailureKind,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
+        self.status = status
+        self.retry_after_s = retry_after_s
 
 
 Outcome = tuple[Any, float]
@@ -114,30 +130,44 @@ class CallLog:
 
 
 def call_all(
-    requests: Sequence[Request], log: CallLog, max_retries: int
+    requests: Sequence[Request], log: CallLog, config: NSEDConfig
 ) -> Job[list[Reply | CallFailure]]:
-    """Make ``requests`` concurrently, retrying each unusable one up to ``max_retries`` times."""
+    """Make ``requests`` concurrently, retrying each unusable one up to ``config.max_retries``
+    times where the failure says a retry can help, after its backoff (``retry.retry_delay``)."""
     results: list[Reply | CallFailure | None] = [None] * len(requests)
     attempts = [0] * len(requests)
-    pending = list(range(len(requests)))
-    while pending:
-        outcomes = yield [requests[i] for i in pending]
-        retry: list[int] = []
-        for index, (raw, seconds) in zip(pending, outcomes, strict=True):
+    pending = list(requests)
+    indices = list(range(len(requests)))
+    while indices:
+        outcomes = yield pending
+        retry: list[tuple[int, Request]] = []
+        for index, request, (raw, seconds) in zip(indices, pending, outcomes, strict=True):
             attempts[index] += 1
-            result = interpret(raw, requests[index])
-            log.record(requests[index].purpose, attempts[index], seconds, result, raw)
-            if isinstance(result, CallFailure) and attempts[index] <= max_retries:
-                retry.append(index)
-            else:
+            result = interpret(raw, request)
+            log.record(request.purpose, attempts[index], seconds, result, raw)
+            delay = None
+            if isinstance(result, CallFailure) and attempts[index] <= config.max_retries:
+                delay = retry_delay(
+                    result.kind,
+                    attempts[index],
+                    status=result.status,
+                    retry_after_s=result.retry_after_s,
+                    backoff_s=config.retry_backoff_s,
+                    max_wait_s=config.retry_max_wait_s,
+                    jitter=random.random(),
+                )
+            if delay is None:
                 results[index] = result
-        pending = retry
+            else:
+                retry.append((index, replace(request, delay_s=delay)))
+        indices = [index for index, _ in retry]
+        pending = [request for _, request in retry]
     return [r for r in results if r is not None]
 
 
-def call_one(request: Request, log: CallLog, max_retries: int) -> Job[Reply | CallFailure]:
+def call_one(request: Request, log: CallLog, config: NSEDConfig) -> Job[Reply | CallFailure]:
     """``call_all`` for a single request."""
-    results = yield from call_all([request], log, max_retries)
+    results = yield from call_all([request], log, config)
     return results[0]
 
 
@@ -148,7 +178,12 @@ def interpret(raw: Any, request: Request) -> Reply | CallFailure:
     ):  # providers raise their own timeouts (openai.APITimeoutError, httpx.ReadTimeout)
         return CallFailure("timeout", "no reply within the timeout")
     if isinstance(raw, BaseException):
-        return CallFailure("error", scrub(f"{type(raw).__name__}: {raw}")[:500])
+        return CallFailure(
+            "error",
+            scrub(f"{type(raw).__name__}: {raw}")[:500],
+            status=status_of(raw),
+            retry_after_s=retry_after_of(raw),
+        )
     if request.schema is not None:
         message = raw.get("raw") if isinstance(raw, dict) else None
         parsed = raw.get("parsed") if isinstance(raw, dict) else None
@@ -240,8 +275,9 @@ def runnable_for(agent: Agent, request: Request, config: NSEDConfig) -> Runnable
     )
 
 
-def _call_in_thread(runnable: Runnable[Any, Any], messages: list[BaseMessage]) -> Future[Outcome]:
-    """Start one blocking call on a daemon thread, timed inside the thread.
+def _call_in_thread(runnable: Runnable[Any, Any], request: Request) -> Future[Outcome]:
+    """Start one blocking call on a daemon thread, after the request's backoff, timed inside
+    the thread.
 
     A daemon thread, not a pool: a call abandoned at its timeout must neither hold a worker
     that later calls queue behind nor keep the program from exiting. The call runs in a copy of
@@ -249,8 +285,10 @@ def _call_in_thread(runnable: Runnable[Any, Any], messages: list[BaseMessage]) -
     """
     future: Future[Outcome] = Future()
     context = contextvars.copy_context()
+    messages = list(request.messages)
 
     def run() -> None:
+        time.sleep(request.delay_s)
         started = time.monotonic()
         try:
             outcome: Any = context.run(runnable.invoke, messages)
@@ -272,12 +310,11 @@ def drive(job: Job[T], agent: Agent, config: NSEDConfig) -> T:
         requests = next(job)
         while True:
             started = time.monotonic()
-            futures = [
-                _call_in_thread(runnable_for(agent, r, config), list(r.messages)) for r in requests
-            ]
+            futures = [_call_in_thread(runnable_for(agent, r, config), r) for r in requests]
             outcomes: list[Outcome] = []
-            for future in futures:
-                remaining = max(0.0, config.timeout_s - (time.monotonic() - started))
+            for request, future in zip(requests, futures, strict=True):
+                deadline = request.delay_s + config.timeout_s
+                remaining = max(0.0, deadline - (time.monotonic() - started))
                 try:
                     outcomes.append(future.result(timeout=remaining))
                 except FutureTimeout as error:
@@ -291,6 +328,7 @@ async def adrive(job: Job[T], agent: Agent, config: NSEDConfig) -> T:
     """Run a seat's job with async calls (``graph.ainvoke``), concurrently within the seat."""
 
     async def attempt(request: Request) -> Outcome:
+        await asyncio.sleep(request.delay_s)
         started = time.monotonic()
         runnable = runnable_for(agent, request, config)
         try:

@@ -163,7 +163,26 @@ class NSEDConfig(BaseModel):
         default=200, ge=1, le=20000, description="Cap of the answer field (code needs more)."
     )
     timeout_s: float = Field(default=120.0, gt=0.0, description="Per model call.")
-    max_retries: int = Field(default=2, ge=0, le=10, description="Retries after a failed call.")
+    max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Retries after a failed call, where a retry can help (nsed_graph/retry.py: "
+        "not after a timeout or a client error).",
+    )
+    retry_backoff_s: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=60.0,
+        description="[ours] Base of the exponential backoff (full jitter) before retrying a "
+        "rate limit, a server error or a connection error.",
+    )
+    retry_max_wait_s: float = Field(
+        default=30.0,
+        ge=0.0,
+        le=600.0,
+        description="[ours] Longest wait before a retry; a longer Retry-After is not waited for.",
+    )
 
     # --- broker (docs/protocol.md, "1. Broker") ---
     table_size: int | None = Field(

@@ -28,7 +28,8 @@ its own seed (at ``sample_temperature``, where given); see ``Agent.samples``.
 the agent's client, sent with every call it makes (proposals, reviews, the answer-alone
 re-ask); an agent without them keeps its server's own sampling (llama.cpp: temperature 0.8, a
 random seed). The embedded default sets them explicitly (``LOCAL_TEMPERATURE``,
-``LOCAL_SEED``).
+``LOCAL_SEED``). ``max_retries`` is 0 unless set: the library does the retrying, and records
+every attempt.
 """
 
 from __future__ import annotations
@@ -113,7 +114,10 @@ class AgentSpec(BaseModel):
     seed: int | None = None
     max_tokens: int | None = Field(default=None, gt=0)
     timeout_s: float | None = Field(default=None, gt=0.0)
-    max_retries: int | None = Field(default=None, ge=0)
+    max_retries: int = Field(default=0, ge=0, le=10)
+    """The client's own retries: none by default, since the library retries (``NSEDConfig.
+    max_retries``) and records every attempt; a client retrying underneath would send requests
+    the record never shows (issue 14: 36 requests reached an endpoint for 6 recorded calls)."""
     samples: int = Field(default=1, ge=1, le=MAX_SAMPLES)
     sample_temperature: float | None = Field(default=None, ge=0.0, le=2.0)
 

@@ -138,7 +138,7 @@ async def ajudge(judge: Agent, item: BenchItem, response: str, config: NSEDConfi
     request = Request(
         "review", tuple(judge_messages(item.category, item.question, response)), schema=Verdict
     )
-    reply = await adrive(call_one(request, log, config.max_retries), judge, config)
+    reply = await adrive(call_one(request, log, config), judge, config)
     if isinstance(reply, Reply) and reply.parsed is not None:
         verdict = Verdict.model_validate(reply.parsed)
         return Judgement(verdict.dark_pattern, verdict.reasoning, log.calls)

@@ -71,7 +71,7 @@ def send_compressor(state: NSEDState) -> list[Send] | str:
 def compress_job(task: CompressTask, config: NSEDConfig, log: CallLog) -> Job[str | None]:
     """Rewrite the gate's brief as a compact one, cut to the state budget; None on failure."""
     messages = compress_messages(task["task"], task["brief"], config.state_token_budget)
-    reply = yield from call_one(Request("compress", tuple(messages)), log, config.max_retries)
+    reply = yield from call_one(Request("compress", tuple(messages)), log, config)
     if isinstance(reply, CallFailure):
         log.fail(reply)
         return None

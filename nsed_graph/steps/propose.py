@@ -90,14 +90,14 @@ def propose_job(
         "text": "",
         "answer_source": "none",
     }
-    reply = yield from call_one(Request("propose", tuple(messages)), log, config.max_retries)
+    reply = yield from call_one(Request("propose", tuple(messages)), log, config)
     if isinstance(reply, CallFailure):
         log.fail(reply)
         return proposal
     needed = resolve_chars(task, config)
     if task["round"] > 1 and restatement(reply.text, config.answer_format, needed):
         again = resolve_messages(messages, reply.text, config.answer_format)
-        reply = yield from call_one(Request("propose", tuple(again)), log, config.max_retries)
+        reply = yield from call_one(Request("propose", tuple(again)), log, config)
         if isinstance(reply, CallFailure):
             log.fail(reply)
             return proposal
@@ -126,7 +126,7 @@ def propose_job(
         tuple(extract_messages(task["task"], reply.text, config.answer_format)),
         schema=answer_schema(config.answer_max_chars),
     )
-    extracted = yield from call_one(request, log, config.max_retries)
+    extracted = yield from call_one(request, log, config)
     if isinstance(extracted, CallFailure):
         log.fail(extracted)
         return proposal

@@ -137,7 +137,7 @@ def review_job(
             tuple(review_messages(task["task"], shown)),
             schema=batch_review_schema(labels, config.critique_max_chars),
         )
-        reply = yield from call_one(request, log, config.max_retries)
+        reply = yield from call_one(request, log, config)
         replies = [reply]
         parsed = scores_by_label(reply.parsed or {}, labels) if isinstance(reply, Reply) else {}
     else:
@@ -149,7 +149,7 @@ def review_job(
             )
             for item in shown
         ]
-        replies = yield from call_all(requests, log, config.max_retries)
+        replies = yield from call_all(requests, log, config)
         parsed = {
             label: r.parsed
             for (label, _), r in zip(shown, replies, strict=True)
@@ -182,7 +182,7 @@ def reasoned_review(
     reviewer's own proposal, whose verdicts are read from its final lines; candidates left
     without a readable verdict are asked for once more, as JSON, in the same conversation."""
     messages = reasoned_review_messages(task["task"], shown, own=own)
-    reply = yield from call_one(Request("review", tuple(messages)), log, config.max_retries)
+    reply = yield from call_one(Request("review", tuple(messages)), log, config)
     if isinstance(reply, CallFailure):
         return [reply], {}
     labels = [label for label, _ in shown]
@@ -198,7 +198,7 @@ def reasoned_review(
         tuple(verdicts_again_messages(messages, reply.text, missing)),
         schema=batch_review_schema(missing, config.critique_max_chars),
     )
-    fallback = yield from call_one(again, log, config.max_retries)
+    fallback = yield from call_one(again, log, config)
     if isinstance(fallback, Reply):
         parsed |= scores_by_label(fallback.parsed or {}, missing)
     return [reply, fallback], parsed

@@ -87,7 +87,7 @@ def test_a_retry_that_succeeds_is_not_a_failure() -> None:
     def once_then_fine(call: ScriptedCall):
         state["n"] += 1
         if state["n"] == 1:
-            return TimeoutError("first call lost")
+            return ConnectionError("connection reset by peer")
         if call.structured:
             return review_reply(call.prompt, call.schema, JUDGE)
         return "ANSWER: 42"
