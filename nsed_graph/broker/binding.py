@@ -112,14 +112,18 @@ def bind_seats(
     round_number: int,
     failed: Collection[str] = (),
     benched: Collection[str] = (),
+    down: Collection[str] = (),
 ) -> dict[str, Any]:
     """Seat agents for round ``round_number``; see the module docstring for the result.
 
     ``failed`` names the agents whose seat failed or timed out last round: they are replaced
     where a substitute fits, else kept. ``benched`` names agents benched earlier in this run
     (the previous receipt's ``"benched"``); from round 2 on, agents whose support stayed below
-    ``bench_support_threshold`` for ``bench_rounds`` scored rounds join them. Both are kept out
-    only while the table can be filled without them, and pinned agents are never benched.
+    ``bench_support_threshold`` for ``bench_rounds`` scored rounds join them, and so do the
+    agents in ``down``, every one of whose calls last round failed at its endpoint (a timeout
+    or an error): seated again, a hung endpoint costs a timeout every round (issue 14). Benched
+    agents are kept out, for the rest of the run, only while the table can be filled without
+    them, even by the fixed binding; pinned agents are never benched.
     """
     fixed = _fixed_configuration(config)
     previous_seats = _previous_seats(previous)
@@ -133,7 +137,7 @@ def bind_seats(
         telemetry=telemetry,
         round_number=round_number,
         failed=frozenset(a.id for a in agents if a.id in set(failed)),
-        benching=_benching(agents, config, telemetry, round_number, benched),
+        benching=_benching(agents, config, telemetry, round_number, benched, down),
         target=target,
         ledger=build_problem(agents, config, telemetry, target_size=target, offer_all=True),
     )
@@ -160,14 +164,19 @@ def _benching(
     telemetry: Mapping[str, Mapping[str, Any]],
     round_number: int,
     benched: Collection[str],
+    down: Collection[str] = (),
 ) -> dict[str, str]:
-    """Agents to keep out for low support, with the reason; a between-rounds decision only."""
-    earlier = set(benched)
+    """Agents to keep out (for low support, or a dead endpoint), with the reason; a
+    between-rounds decision only."""
+    earlier, dead = set(benched), set(down)
     reasons = {
         agent.id: "benched earlier in this run"
         for agent in agents
         if agent.id in earlier and not agent.pinned
     }
+    for agent in agents:
+        if agent.id in dead and not agent.pinned:
+            reasons[agent.id] = f"benched: every call failed in round {round_number - 1}"
     threshold = config.bench_support_threshold
     if threshold is None or round_number < 2:
         return reasons

@@ -24,7 +24,7 @@ from nsed_graph.config import NSEDConfig
 from nsed_graph.events import emit
 from nsed_graph.persistence import load_history
 from nsed_graph.protocol.answers import normalize_answer
-from nsed_graph.records import Seat
+from nsed_graph.records import CallRecord, Seat
 from nsed_graph.state import NSEDState
 from nsed_graph.steps.seat import StateNode, Table
 
@@ -98,7 +98,21 @@ def broker_binding(agents: Sequence[Agent], config: NSEDConfig, state: NSEDState
         round_number=state.get("round", 0) + 1,
         failed={f["agent"] for f in last["failures"]} if last else (),
         benched=receipts[-1].get("benched", []) if last and receipts else (),
+        down=endpoint_down(state.get("calls") or [], last["round"]) if last else (),
     )
+
+
+def endpoint_down(calls: Sequence[CallRecord], round_number: int) -> set[str]:
+    """Agents every one of whose calls in ``round_number`` failed at the endpoint: a timeout
+    or an error, not a reply that could not be read (a bad draw, which a retry can mend)."""
+    verdicts: dict[str, bool] = {}
+    for call in calls:
+        if call["round"] != round_number:
+            continue
+        error = call["error"] or ""
+        dead = not call["ok"] and error.startswith(("timeout", "error"))
+        verdicts[call["agent"]] = verdicts.get(call["agent"], True) and dead
+    return {agent for agent, dead in verdicts.items() if dead}
 
 
 def _last_human(state: Mapping[str, Any]) -> HumanMessage | None:

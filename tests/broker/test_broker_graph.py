@@ -60,7 +60,7 @@ def test_best_three_seated_then_a_failed_agent_is_replaced() -> None:
     assert seats_of(second) == dict.fromkeys(("a2", "a3", "a4"), "proposer_reviewer")
     receipt = out["receipts"][1]
     assert receipt["failed"] == ["a1"]
-    assert "failed last round" in receipt["agents"]["a1"]["reason"]
+    assert "every call failed in round 1" in receipt["agents"]["a1"]["reason"]
     assert receipt["agents"]["a4"]["seated"] is True
     assert receipt["budget"]["money_per_round"]["used"] <= 6.0
     assert out["answer"] == "42"

@@ -60,9 +60,11 @@ async def test_a_failing_seat_degrades_the_round(kind: str, mode: str) -> None:
     assert out["degraded"] is True
     mine = [f for f in out["failures"] if f["agent"] == "flaky"]
     assert {f["kind"] for f in mine} == {kind}
-    assert {f["round"] for f in mine} == {1, 2}
+    # an endpoint that only errs is benched after round 1; a bad draw is tried again
+    played = {1} if kind == "error" else {1, 2}
+    assert {f["round"] for f in mine} == played
     attempts = [c for c in out["calls"] if c["agent"] == "flaky" and not c["ok"]]
-    assert len(attempts) >= 2 * 2  # one retry per failed call, in each round
+    assert len(attempts) >= 2 * len(played)  # one retry per failed call, in each round
 
 
 @pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
