@@ -11,7 +11,12 @@ harness (``nsed_graph.bench``) is held to this surface by an import contract (``
 
 from nsed_graph.agents import Agent
 from nsed_graph.config import Budget, FatigueParams, NSEDConfig, RoleSpec
-from nsed_graph.graph import build_nsed_graph, create_nsed_graph, recursion_limit_for
+from nsed_graph.graph import (
+    build_nsed_graph,
+    create_nsed_graph,
+    fan_out_width,
+    recursion_limit_for,
+)
 from nsed_graph.prompts import propose_messages
 from nsed_graph.state import NSEDInput, NSEDOutput, NSEDState
 from nsed_graph.steps.propose import apropose_once, propose_once
@@ -28,6 +33,7 @@ __all__ = [
     "apropose_once",
     "build_nsed_graph",
     "create_nsed_graph",
+    "fan_out_width",
     "propose_messages",
     "propose_once",
     "recursion_limit_for",
