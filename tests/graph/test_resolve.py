@@ -87,3 +87,28 @@ def test_a_round_of_copies_stalls_the_run_with_its_answer_kept_and_no_fault() ->
     assert "only 1 usable proposal" in out["warning"]
     assert out["answer"] is not None
     assert {f["kind"] for f in out["failures"]} == {"restated"}
+
+
+def test_the_first_later_round_ask_already_demands_the_re_solve() -> None:
+    """A model that re-solves only when told to solve again from the start (as the local models
+    did, only when re-asked) now does so at the first ask: one call a seat, no re-ask."""
+
+    def literal(call: ScriptedCall) -> object:
+        if call.structured:
+            return review_reply(call.prompt, call.schema, JUDGE)
+        if "Your previous answer" not in call.prompt:
+            return f"{WORKED}\nANSWER: 41"
+        if "again from the start" in call.prompt.split("Your previous answer")[0]:
+            return f"{WORKED} Six sevens are 42.\nANSWER: 42"
+        return "ANSWER: 41"
+
+    model = ScriptedChatModel(respond=literal)
+    agents, _ = panel({"a": "42", "b": "41"}, {"a": JUDGE, "b": JUDGE})
+    out = create_nsed_graph([*agents, Agent(id="literal", model=model)], CONFIG).invoke(
+        {"task": TASK}
+    )
+    later = next(p for p in out["rounds"][1]["proposals"] if p["agent"] == "literal")
+    assert later["answer"] == "42"
+    second_round = [c for c in model.calls if not c.structured and "Your previous" in c.prompt]
+    assert len(second_round) == 1
+    assert not [f for f in out["failures"] if f["agent"] == "literal"]
