@@ -7,7 +7,7 @@ so a run can be checkpointed, traced and replayed without pickling clients.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -21,13 +21,26 @@ MAX_SAMPLES = 16
 
 
 def check_agent_id(value: str) -> str:
-    """Agent ids travel in state, traces and file names: keep them short and plain."""
-    if not _ID_PATTERN.match(value):
+    """Agent ids travel in state, traces and file names: keep them short and plain. A bad id is
+    described, not echoed: a key pasted into the id field must not reach an error message."""
+    if not isinstance(value, str) or not _ID_PATTERN.fullmatch(value):
         raise ValueError(
-            f"agent id {value!r} must be 1-64 characters of letters, digits, '.', '_', ':' "
-            "or '-', starting with a letter or digit"
+            f"agent id ({_shape(value)}) must be 1-64 characters of letters, digits, '.', '_', "
+            "':' or '-', starting with a letter or digit"
         )
     return value
+
+
+def _shape(value: object) -> str:
+    """What is wrong with a bad id, without the id: its length and its first bad character."""
+    if not isinstance(value, str):
+        return f"a {type(value).__name__}, not a string"
+    if not value:
+        return "empty"
+    bad = next((i for i, c in enumerate(value) if not re.fullmatch(r"[A-Za-z0-9._:\-]", c)), None)
+    if bad is None:
+        return f"{len(value)} characters" if len(value) > 64 else "starts with a symbol"
+    return f"{len(value)} characters, {value[bad]!r} at position {bad + 1}"
 
 
 class Agent(BaseModel):
@@ -38,7 +51,13 @@ class Agent(BaseModel):
     for example a benchmark score, from which the broker starts before it has telemetry.
     """
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True,
+        arbitrary_types_allowed=True,
+        extra="forbid",
+        allow_inf_nan=False,
+        hide_input_in_errors=True,  # an error about a field never echoes what was typed in it
+    )
 
     id: str = Field(description="Stable identifier, used in state, records and telemetry.")
     model: BaseChatModel = Field(exclude=True, repr=False)
@@ -143,8 +162,10 @@ def sample_seats(
     return expanded
 
 
-def index_agents(agents: Sequence[Agent]) -> dict[str, Agent]:
-    """Map ids to agents, refusing the mistakes a user can make in the list itself."""
+def index_agents(agents: Iterable[Agent]) -> dict[str, Agent]:
+    """Map ids to agents, refusing the mistakes a user can make in the list itself (any
+    iterable of agents will do, a generator included)."""
+    agents = list(agents)
     if len(agents) < 2:
         raise ValueError(
             f"agents: NSED needs at least two agents to deliberate, got {len(agents)}; "
@@ -157,8 +178,13 @@ def index_agents(agents: Sequence[Agent]) -> dict[str, Agent]:
                 f"agents: expected Agent(...) objects, got {type(agent).__name__}; "
                 "wrap each chat model as Agent(id=..., model=...)"
             )
-        if agent.id in by_id:
-            raise ValueError(f"agents: duplicate agent id {agent.id!r}; ids must be unique")
+        twin = next((i for i in by_id if i.casefold() == agent.id.casefold()), None)
+        if twin is not None:
+            same = "duplicate agent id" if twin == agent.id else "agent ids differing only by case:"
+            raise ValueError(
+                f"agents: {same} {twin!r} and {agent.id!r}; ids must be unique ignoring case "
+                "(they name telemetry entries and files on case-insensitive file systems)"
+            )
         by_id[agent.id] = agent
     if sum(1 for a in agents if not a.excluded) < 2:
         raise ValueError("agents: fewer than two agents are not excluded; NSED needs two")

@@ -25,9 +25,10 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
+from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from nsed_graph.agents import Agent
 from nsed_graph.config import NSEDConfig
@@ -177,6 +178,10 @@ def interpret(raw: Any, request: Request) -> Reply | CallFailure:
         isinstance(raw, BaseException) and "Timeout" in type(raw).__name__
     ):  # providers raise their own timeouts (openai.APITimeoutError, httpx.ReadTimeout)
         return CallFailure("timeout", "no reply within the timeout")
+    if isinstance(raw, ValidationError | OutputParserException | json.JSONDecodeError):
+        # a client that parses structured output itself (ChatOpenAI's json_schema) raises what
+        # is a reply that does not read, e.g. a NaN weight: not a fault of the endpoint
+        return CallFailure("unparseable", scrub(f"{type(raw).__name__}: {raw}")[:500])
     if isinstance(raw, BaseException):
         return CallFailure(
             "error",

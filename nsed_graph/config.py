@@ -20,7 +20,9 @@ ReviewMode = Literal["batch", "single", "reasoned"]
 VoteUnit = Literal["proposals", "answers"]
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+_FROZEN = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+"""Frozen, no unknown fields, and no infinite or NaN number: ``timeout_s=inf`` crashed a run
+with an OverflowError and infinite broker parameters with NaN errors deep inside (issue 16)."""
 
 
 class Budget(BaseModel):
@@ -162,7 +164,14 @@ class NSEDConfig(BaseModel):
     answer_max_chars: int = Field(
         default=200, ge=1, le=20000, description="Cap of the answer field (code needs more)."
     )
-    timeout_s: float = Field(default=120.0, gt=0.0, description="Per model call.")
+    timeout_s: float = Field(
+        default=120.0, gt=0.0, le=3600.0, description="Per model call, at most an hour."
+    )
+    max_task_chars: int = Field(
+        default=200_000,
+        ge=1,
+        description="[ours] Longest task accepted: every prompt carries the task whole.",
+    )
     max_retries: int = Field(
         default=2,
         ge=0,

@@ -334,12 +334,21 @@ def _location(loc: tuple[int | str, ...], data: Any) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
             node = node[part] if isinstance(node, list) and part < len(node) else None
-            if isinstance(node, Mapping) and (node.get("id") or node.get("local")):
-                text += f" (id {node.get('id') or node.get('local')!r})"
+            name = (node.get("id") or node.get("local")) if isinstance(node, Mapping) else None
+            if isinstance(name, str) and _plain(name):  # a bad id is never echoed
+                text += f" (id {name!r})"
         else:
             text += f".{part}" if text else str(part)
             node = node.get(part) if isinstance(node, Mapping) else None
     return text
+
+
+def _plain(name: str) -> bool:
+    try:
+        check_agent_id(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _describe(error: Mapping[str, Any], data: Any) -> str:
@@ -376,14 +385,30 @@ def _read_data(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise EnsembleError(f"{path}: ensemble file not found") from None
+    except UnicodeDecodeError as exc:
+        raise EnsembleError(
+            f"{path}: not UTF-8 text (an invalid byte at offset {exc.start}); save the file "
+            "as UTF-8"
+        ) from None
     except OSError as exc:
         raise EnsembleError(f"{path}: cannot read ({exc.strerror})") from None
     try:
         if suffix == ".toml":
             return tomllib.loads(text)
         return yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise EnsembleError(f"{path}: not valid {suffix[1:].upper()}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise EnsembleError(f"{path}: not valid TOML: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise EnsembleError(f"{path}: not valid YAML{_yaml_where(exc)}") from None
+
+
+def _yaml_where(error: yaml.YAMLError) -> str:
+    """Where and what YAML found wrong, without the offending line itself: a malformed line
+    may hold a key, and an error message must never echo one (issue 16)."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{where}: {problem}" if problem else where
 
 
 def load_ensemble_file(path: str | os.PathLike[str]) -> EnsembleSpec:

@@ -19,7 +19,7 @@ recursion limit is set above what ``max_rounds`` can need.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -44,7 +44,7 @@ SUPERSTEPS_PER_ROUND = 8
 
 
 def build_nsed_graph(
-    agents: Sequence[Agent],
+    agents: Iterable[Agent],
     config: NSEDConfig | None = None,
     *,
     binder: Binder | None = None,
@@ -96,7 +96,7 @@ def recursion_limit_for(config: NSEDConfig) -> int:
 
 
 def create_nsed_graph(
-    agents: Sequence[Agent],
+    agents: Iterable[Agent],
     config: NSEDConfig | None = None,
     *,
     checkpointer: BaseCheckpointSaver[Any] | None = None,
@@ -111,6 +111,7 @@ def create_nsed_graph(
     every seat of a phase run at once under ``invoke`` (``fan_out_width``).
     """
     config = config or NSEDConfig()
+    agents = list(agents)  # read once: it may be a generator
     compiled = build_nsed_graph(agents, config, binder=binder).compile(
         checkpointer=checkpointer, store=store, name=name
     )
@@ -119,7 +120,7 @@ def create_nsed_graph(
     )
 
 
-def fan_out_width(agents: Sequence[Agent], config: NSEDConfig) -> int:
+def fan_out_width(agents: Iterable[Agent], config: NSEDConfig) -> int:
     """Seat nodes that may run at once: every seat of the widest table, and one to spare.
 
     Under ``invoke``/``stream`` LangGraph runs a superstep's nodes on a thread pool of

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,23 +27,41 @@ TELEMETRY_VERSION = 1
 
 
 def load_history(config: NSEDConfig) -> dict[str, Any]:
-    """What earlier runs learned, from the graph's store or the telemetry file."""
+    """What earlier runs learned, from the graph's store or the telemetry file.
+
+    A telemetry file that cannot be read (corrupt, foreign, not UTF-8, a directory, no
+    permission) is no history, said in a ``RuntimeWarning``: telemetry steers the broker, and
+    losing it must never stop a run (issue 16)."""
     store = _store()
     if store is not None:
         item = store.get(TELEMETRY_NAMESPACE, config.telemetry_key)
         return normalize_telemetry(item.value) if item is not None else {}
     if config.telemetry_file:
-        return load_telemetry(Path(config.telemetry_file))
+        try:
+            return load_telemetry(Path(config.telemetry_file))
+        except (OSError, ValueError) as error:
+            _warn(f"cannot be read ({error}); this run starts with no history", config)
     return {}
 
 
 def save_history(config: NSEDConfig, telemetry: Mapping[str, Any]) -> None:
-    """Keep this run's telemetry where ``load_history`` will find it next time."""
+    """Keep this run's telemetry where ``load_history`` will find it next time; a file that
+    cannot be written loses this run's telemetry, said in a warning, never its answer."""
     store = _store()
     if store is not None:
         store.put(TELEMETRY_NAMESPACE, config.telemetry_key, dict(telemetry))
     elif config.telemetry_file:
-        save_telemetry(Path(config.telemetry_file), telemetry)
+        try:
+            save_telemetry(Path(config.telemetry_file), telemetry)
+        except OSError as error:
+            _warn(f"cannot be written ({error}); this run's telemetry is not kept", config)
+
+
+def _warn(problem: str, config: NSEDConfig) -> None:
+    """Say a telemetry problem once (Python shows a repeated warning from one place once)."""
+    warnings.warn(
+        f"telemetry_file {config.telemetry_file}: {problem}", RuntimeWarning, stacklevel=3
+    )
 
 
 def _store() -> BaseStore | None:

@@ -9,6 +9,7 @@ whole review.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Annotated, Any
@@ -19,7 +20,10 @@ WEIGHT_LIMIT = 100
 
 
 def _clamp_weight(value: Any) -> Any:
+    """Clamp a weight into range; a NaN or infinite one is an unreadable reply, not a number."""
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ValueError(f"weight must be a finite number, got {value!r}")
         return max(-WEIGHT_LIMIT, min(WEIGHT_LIMIT, round(value)))
     return value
 

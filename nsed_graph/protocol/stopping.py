@@ -26,7 +26,7 @@ class FatigueParams(BaseModel):
     beta the context fatigue. Configure them, or fit them with the benchmark harness.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     p_g: float = Field(ge=0.0, le=1.0)
     p_v: float = Field(ge=0.0, le=1.0)

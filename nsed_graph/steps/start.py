@@ -42,6 +42,7 @@ def make_start(table: Table, binder: Binder) -> StateNode:
         view: NSEDState = state
         if fresh:
             task, message_id = resolve_task(state)
+            check_task_size(task, table.config)
             run_reference(table.config)  # refuse a bad one before the run spends a call
             update = {
                 "task": task,
@@ -138,6 +139,17 @@ def _new_message(state: Mapping[str, Any]) -> HumanMessage | None:
 def has_new_input(state: Mapping[str, Any]) -> bool:
     """Whether input arrived that the running deliberation has not seen."""
     return _new_task(state) is not None or _new_message(state) is not None
+
+
+def check_task_size(task: str, config: NSEDConfig) -> None:
+    """Refuse a task longer than ``max_task_chars`` before any call: every prompt of every
+    seat carries it whole (issue 16: a 10 MB task ran, each prompt 10 MB)."""
+    if len(task) > config.max_task_chars:
+        raise ValueError(
+            f"task: {len(task):,} characters, more than max_task_chars "
+            f"({config.max_task_chars:,}); shorten it, or raise "
+            "NSEDConfig(max_task_chars=...) if your models take prompts that long"
+        )
 
 
 REFERENCE_KEY = "reference"

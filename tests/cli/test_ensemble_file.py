@@ -240,7 +240,29 @@ def test_pinned_and_excluded() -> None:
 
 def test_bad_id() -> None:
     message = _error(_with_agents({**REMOTE, "id": "has space"}, {"local": "smollm2-135m"}))
-    assert "agent id 'has space' must be 1-64 characters" in message
+    assert "agents[0]" in message
+    assert "agent id (9 characters, ' ' at position 4) must be 1-64 characters" in message
+
+
+def test_a_key_pasted_as_an_id_or_into_a_broken_line_is_never_echoed(tmp_path: Path) -> None:
+    key = "sk-live 7f3a9c2e1b4d"  # the space makes it a bad id
+    message = _error(_with_agents({**REMOTE, "id": key}, {"local": "smollm2-135m"}))
+    assert "7f3a9c2e1b4d" not in message
+    broken = tmp_path / "ensemble.yaml"
+    broken.write_text(f"agents:\n  - id: a\n    api_key_env: [{key}\n", encoding="utf-8")
+    with pytest.raises(EnsembleError) as caught:
+        load_ensemble_file(broken)
+    assert str(broken) in str(caught.value)
+    assert "line" in str(caught.value)
+    assert "7f3a9c2e1b4d" not in str(caught.value)
+    assert "<unicode string>" not in str(caught.value)
+
+
+def test_a_file_that_is_not_utf8_says_so(tmp_path: Path) -> None:
+    latin = tmp_path / "ensemble.yaml"
+    latin.write_bytes("agents:\n  - id: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(EnsembleError, match="not UTF-8 text"):
+        load_ensemble_file(latin)
 
 
 def test_all_errors_are_reported_at_once() -> None:

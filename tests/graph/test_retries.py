@@ -78,3 +78,15 @@ async def test_a_timeout_is_not_retried(mode: str) -> None:
     assert len(attempts(out)) == 1
     assert attempts(out)[0]["error"].startswith("timeout")
     assert len(e.arrivals) == 1
+
+
+@pytest.mark.parametrize("weight", ["NaN", "Infinity"])
+async def test_a_nan_or_infinite_weight_is_an_unparseable_review(weight: str) -> None:
+    """Issue 16: JSON as Python reads it allows NaN and Infinity; such a weight is a reply that
+    does not read, not a generic error and not a number."""
+    review = "{" + ", ".join(f'"{x}": {{"critique": "ok", "weight": {weight}}}' for x in "AB") + "}"
+    proposal = Step(content=f"{WORKED}\nANSWER: 41")
+    with scripted_endpoint(proposal, Step(content=review)) as e:
+        out = await run(e.url, vote_unit="proposals", max_retries=0)
+    mine = [(f["phase"], f["kind"]) for f in out["failures"] if f["agent"] == "remote"]
+    assert mine == [("review", "unparseable")]
