@@ -4,9 +4,10 @@ Agents appear by id, never as model objects, so a run can be checkpointed after 
 traced in LangSmith and saved as an audit trail. The start step resets the round's working
 keys at the start of every round (the accumulators ``proposals`` and ``reviews`` with
 LangGraph's ``Overwrite``); after that each key has one writer: ``proposals`` the proposer
-seats, ``reviews`` the reviewer seats, ``vote`` the vote, ``memory`` and ``brief`` the forget
-gate, ``compressed`` the compressor seat, ``halt`` the barrier that found the round cannot go
-on (fewer than two proposals, or no vote), and ``rounds`` the stop step. ``TypedDict`` comes
+seats, ``reviews`` the reviewer seats, ``vote`` the vote, ``memory``, ``brief`` and
+``brief_cut`` the forget gate, ``compressed`` the compressor seat, ``halt`` the barrier that
+found the round cannot go on (fewer than two proposals, or no vote), and ``rounds`` the stop
+step. ``TypedDict`` comes
 from ``typing_extensions`` so LangGraph can derive JSON schemas on Python 3.11.
 """
 
@@ -76,6 +77,7 @@ class NSEDState(NSEDOutput, total=False):
     halt: str | None
     memory: list[MemoryItem]
     brief: str
+    brief_cut: bool
     compressed: str | None
 
 

@@ -14,12 +14,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import TypedDict
+from typing import NamedTuple, TypedDict
 
 from nsed_graph.records import Proposal
 
 CHARS_PER_TOKEN = 4
 _ELLIPSIS = " [...]"
+
+
+class Gated(NamedTuple):
+    """The gate's result: the new memory, its rendered brief, and whether the brief had to be
+    cut to ``state_token_budget`` (items dropped or the last one shortened): only then has a
+    compressor seat something to do."""
+
+    memory: list[MemoryItem]
+    brief: str
+    cut: bool
 
 
 class MemoryItem(TypedDict):
@@ -105,7 +115,7 @@ def gate(
     reasoning_budget: int,
     state_token_budget: int,
     evidence: Mapping[str, float] | None = None,
-) -> tuple[list[MemoryItem], str]:
+) -> Gated:
     """One step of the gate: the new memory and its rendered brief, both bounded. With
     ``evidence`` (the vote over answers) the round's admission order stands ahead of older
     items, so a cut to the token budget drops repeats and old rounds first."""
@@ -119,12 +129,14 @@ def gate(
         items.sort(key=lambda i: (-i["weight"], -i["support"], i["round"], i["agent"]))
     else:
         items = admitted + items
+    dropped = False
     while items:
         brief = render_brief(items)
         if approx_tokens(brief) <= state_token_budget or len(items) == 1:
-            return items, truncate_tokens(brief, state_token_budget)
-        items = items[:-1]
-    return [], ""
+            cut = dropped or approx_tokens(brief) > state_token_budget
+            return Gated(items, truncate_tokens(brief, state_token_budget), cut)
+        items, dropped = items[:-1], True
+    return Gated([], "", False)
 
 
 def render_brief(items: Sequence[MemoryItem]) -> str:

@@ -2,8 +2,9 @@
 (docs/protocol.md, "5. Forget gate").
 
 The gate folds the round's vote into a memory of fixed size and renders the brief the next
-round sees (``protocol.gate``). When the broker seated a compressor, that seat rewrites the
-brief within ``state_token_budget``; if it fails, the gate's own brief stands.
+round sees (``protocol.gate``). When the broker seated a compressor and the gate had to cut
+the brief to ``state_token_budget``, that seat rewrites it within the budget; if it fails, the
+gate's own brief stands.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def make_forget_gate(table: Table) -> StateNode:
             usable = [p["agent"] for p in state["proposals"] if p["ok"]]
             supports = {agent: supports.get(agent, 0.0) for agent in usable}
         entering = memory_entries(vote["round"], state["proposals"], supports, table.peer_view)
-        memory, brief = gate(
+        memory, brief, cut = gate(
             state.get("memory", []),
             entering,
             now=vote["round"],
@@ -46,18 +47,20 @@ def make_forget_gate(table: Table) -> StateNode:
             state_token_budget=config.state_token_budget,
             evidence=evidence,
         )
-        return {"memory": memory, "brief": brief}
+        return {"memory": memory, "brief": brief, "brief_cut": cut}
 
     return forget_gate
 
 
 def send_compressor(state: NSEDState) -> list[Send] | str:
-    """The compressor seat, if the broker seated one, rewrites the brief; else stop (also after
-    a unanimous round, which ends the run, so no later round would read the brief)."""
+    """The compressor seat, if the broker seated one, rewrites the brief when the gate had to
+    cut it to its budget; else stop. A brief within budget needs no rewrite (issue 14: the
+    compressor was a serial call every round, three latencies a round instead of two), and
+    after a unanimous round, which ends the run, no later round would read it."""
     compressors = [s["agent"] for s in state["seats"] if s["role"] == "compressor"]
     vote = state.get("vote")
     unanimous = vote is not None and vote.get("unanimous", False)
-    if not compressors or not state.get("brief") or unanimous:
+    if not compressors or not state.get("brief") or not state.get("brief_cut") or unanimous:
         return "stop"
     task: CompressTask = {
         "agent": compressors[0],

@@ -103,6 +103,7 @@ def test_compressor_seat_rewrites_the_brief() -> None:
         max_rounds=2,
         min_rounds=2,
         answer_format="number",
+        state_token_budget=50,  # the gate must cut three proposals: the scribe has work
         **WITH_SCRIBE,
     )
     out = create_nsed_graph(agents, config).invoke({"task": TASK})
@@ -110,6 +111,20 @@ def test_compressor_seat_rewrites_the_brief() -> None:
     assert out["rounds"][0]["brief"] == "Agreed: 6 x 7 = 42. Leading answer 42."
     later = [c for c in agents[0].model.calls if not c.structured][1]
     assert "Agreed: 6 x 7 = 42" in later.prompt
+
+
+def test_a_brief_within_its_budget_is_not_sent_to_the_compressor() -> None:
+    """Issue 14: the compressor was a serial call every round, even when the gate's brief
+    already fit; now it runs only where the gate had to cut."""
+    scribe = ScriptedChatModel(respond=lambda call: "Agreed: 42.")
+    agents = [*six_agents()[:3], Agent(id="scribe", model=scribe, tags={"writer"})]
+    config = NSEDConfig(
+        unanimous_exit=False, max_rounds=2, min_rounds=2, answer_format="number", **WITH_SCRIBE
+    )
+    out = create_nsed_graph(agents, config).invoke({"task": TASK})
+    assert seats_of(out["rounds"][0])["scribe"] == "compressor"
+    assert scribe.calls == []
+    assert out["rounds"][0]["brief"].startswith("[1] round 1")
 
 
 def test_telemetry_persists_across_runs_in_a_file_and_in_the_store(tmp_path: Path) -> None:
@@ -159,6 +174,7 @@ def test_a_failing_compressor_leaves_the_gate_brief_and_is_recorded() -> None:
         answer_format="number",
         table_size=4,
         max_retries=0,
+        state_token_budget=50,
         roles={
             "proposer_reviewer": RoleSpec(min_seats=3),
             "compressor": RoleSpec(min_seats=1, max_seats=1, tags=frozenset({"writer"})),

@@ -27,7 +27,7 @@ def test_decay_weights_and_floor() -> None:
 
 def test_keeps_top_k_with_reasoning_cut() -> None:
     proposals = [item(2, a, s, "x" * 5000) for a, s in [("a", 0.1), ("b", 0.9), ("c", 0.5)]]
-    memory, brief = gate(
+    memory, brief, cut = gate(
         [],
         proposals,
         now=2,
@@ -38,6 +38,7 @@ def test_keeps_top_k_with_reasoning_cut() -> None:
         state_token_budget=10_000,
     )
     assert [m["agent"] for m in memory] == ["b", "c"]
+    assert cut is False  # within its budget: nothing for a compressor to do
     assert all(approx_tokens(m["reasoning"]) <= 50 for m in memory)
     assert "agent" not in brief
     assert "b" not in brief.split("answer: ")[0]
@@ -59,7 +60,7 @@ def test_brief_stays_within_budget_for_any_history(sizes, rounds, gamma) -> None
     memory: list[MemoryItem] = []
     for t in range(1, rounds + 1):
         proposals = [item(t, f"a{i}", s, "z" * n) for i, (n, s) in enumerate(sizes)]
-        memory, brief = gate(
+        memory, brief, _ = gate(
             memory,
             proposals,
             now=t,
@@ -92,13 +93,13 @@ def test_under_the_answer_vote_every_answer_is_kept_before_a_repeat() -> None:
         "reasoning_budget": 50,
         "state_token_budget": 10_000,
     }
-    by_support, _ = gate([], proposals, **settings)
+    by_support, _, _ = gate([], proposals, **settings)
     assert [m["agent"] for m in by_support] == ["a", "b", "c"]
     evidence = {"42": 3.0, "41": 1.0, "e": 1.0}
-    by_answer, brief = gate([], proposals, evidence=evidence, **settings)
+    by_answer, brief, _ = gate([], proposals, evidence=evidence, **settings)
     assert [m["agent"] for m in by_answer] == ["a", "d", "e"]
     assert brief.index("answer: 42") < brief.index("answer: 41")
-    older, _ = gate(
+    older, _, _ = gate(
         by_answer, [solution("f", "7", 0.0)], evidence={"7": 1.0}, **{**settings, "now": 3}
     )
     assert [m["agent"] for m in older] == ["f", "a", "d", "e"]  # the newest round first
