@@ -65,12 +65,20 @@ class NSEDConfig(BaseModel):
 
     # --- loop and stopping (docs/protocol.md, "6. Stop") ---
     max_rounds: int = Field(default=7, ge=1, le=100, description="Hard cap on rounds.")
-    min_rounds: int = Field(default=2, ge=1, description="Rounds before convergence may stop.")
+    min_rounds: int = Field(
+        default=1,
+        ge=1,
+        description="Rounds before convergence may stop; 1: a round-1 majority ends the run.",
+    )
     patience: int = Field(
-        default=2, ge=1, description="Rounds the winning answer must hold to converge."
+        default=1, ge=1, description="Rounds the winning answer must hold to converge."
     )
     convergence_threshold: float = Field(
-        default=0.5, ge=-1.0, le=1.0, description="Conviction needed to count as converged."
+        default=0.6,
+        ge=-1.0,
+        le=1.0,
+        description="Conviction needed to count as converged; 0.6: a strict majority of 3 or "
+        "5 seats, never a tie.",
     )
     fatigue: FatigueParams | None = Field(
         default=None, description="Efficiency-fatigue model; when set, stop at round(T_opt)."

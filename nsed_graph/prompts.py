@@ -39,9 +39,9 @@ REFINE_RULES = (
     "yours or the leading one, is not accepted."
 )
 """Asks for the re-solve up front. Worded as "verify it", 14 of the first 15 later-round asks
-of the local models in the sampled ARC-Easy run (benchmarks/results/arc-easy-30-sampled) got a
-bare ``ANSWER: X`` (12 output tokens or fewer), and each re-ask (``RESOLVE_RULES``) cost a
-second full prompt of 700 to 1,000 tokens."""
+of the local models got a bare ``ANSWER: X`` (12 output tokens or fewer; the 9 items of
+benchmarks/results/arc-easy-9-sampled-verify-prompt), and each re-ask (``RESOLVE_RULES``) cost
+a second full prompt of 700 to 1,000 tokens."""
 
 RESOLVE_RULES = (
     "That only restated an answer. This round needs a full solution: solve the task again from "

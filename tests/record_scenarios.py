@@ -88,6 +88,8 @@ def _brokered_panel() -> tuple[list[Agent], NSEDConfig]:
         unanimous_exit=False,
         max_rounds=2,
         min_rounds=1,
+        patience=2,  # the stop rule of the time: this scenario records two rounds of the broker
+        convergence_threshold=0.5,
         answer_format="number",
         table_size=4,
         roles={

@@ -61,9 +61,7 @@ def ask(
     """
     console = Console()
     try:
-        config = NSEDConfig(
-            max_rounds=rounds, min_rounds=min(2, rounds), answer_format=_format(answer_format)
-        )
+        config = NSEDConfig(max_rounds=rounds, answer_format=_format(answer_format))
         with open_ensemble(ensemble, fast=fast, explicit_sampling=True) as opened:
             config = config.model_copy(update={"timeout_s": opened.call_timeout_s})
             out = _deliberate(opened.agents, config, question, console)

@@ -122,7 +122,7 @@ def bench(
     min_rounds: Annotated[
         int | None,
         typer.Option(
-            min=1, help="NSED rounds before convergence may stop; default 2 (or --max-rounds)."
+            min=1, help="NSED rounds before convergence may stop; default 1 (the library's)."
         ),
     ] = None,
     samples: Annotated[
@@ -177,7 +177,7 @@ def bench(
             settings = BenchSettings(
                 nsed=NSEDConfig(
                     max_rounds=max_rounds,
-                    min_rounds=min_rounds or min(2, max_rounds),
+                    min_rounds=min_rounds or 1,
                     seed=seed,
                     timeout_s=opened.call_timeout_s,
                 ),

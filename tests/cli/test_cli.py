@@ -63,11 +63,11 @@ def test_ask_shows_progress_answer_rounds_and_writes_json(
     assert result.exit_code == 0, result.output
     assert "Answer: 42" in result.output
     assert "Rounds" in result.output
-    assert "Stopped: max_rounds" in result.output
-    assert "round 2: winner" in result.output  # the live view, fed by the graph's events
+    assert "Stopped: converged" in result.output  # two of three agree: a round-1 majority
+    assert "round 1: winner" in result.output  # the live view, fed by the graph's events
     saved = json.loads(record.read_text())
     assert saved["answer"] == "42"
-    assert [r["round"] for r in saved["rounds"]] == [1, 2]
+    assert [r["round"] for r in saved["rounds"]] == [1]
 
 
 def test_ask_keeps_the_answer_of_a_completed_round_when_a_later_one_halts(

@@ -69,7 +69,9 @@ def test_fatigue_and_budgets() -> None:
     history = [outcome(t, str(t)) for t in range(1, t_stop + 1)]
     assert stop_reason(history[:-1], config.stop_rule(), Spent()) is None
     assert stop_reason(history, config.stop_rule(), Spent()) == "fatigue_optimum"
-    budget = NSEDConfig(max_total_tokens=100, max_total_cost=1.0, max_seconds=10)
+    budget = NSEDConfig(
+        max_total_tokens=100, max_total_cost=1.0, max_seconds=10, convergence_threshold=1.0
+    )
     one = [outcome(1, "x")]
     assert stop_reason(one, budget.stop_rule(), Spent(tokens=100)) == "token_budget"
     assert stop_reason(one, budget.stop_rule(), Spent(cost=1.5)) == "cost_budget"
