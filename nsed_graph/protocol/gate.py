@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple, TypedDict
+from typing import NamedTuple, NotRequired, TypedDict
 
 from nsed_graph.records import Proposal
 
@@ -41,6 +41,8 @@ class MemoryItem(TypedDict):
     reasoning: str
     support: float
     weight: float
+    evidence: NotRequired[float]
+    """Under the vote over answers: the evidence of this item's answer in its round."""
 
 
 def approx_tokens(text: str) -> int:
@@ -71,28 +73,28 @@ def admit(
     *,
     keep_top_k: int,
     reasoning_budget: int,
-    evidence: Mapping[str, float] | None = None,
+    by_answer: bool = False,
 ) -> list[MemoryItem]:
     """The round's best ``keep_top_k`` proposals by support, reasoning cut to its budget.
 
-    Under the vote over answers (``evidence``: each answer's evidence) the best proposal of every
-    answer comes first, the most evident answer first, before a second proposal of any answer:
-    the next round must see each competing answer with its best reasoning, not three copies of
-    the leading one (issue 13, defect 6)."""
-    if evidence is None:
+    Under the vote over answers (``by_answer``, items carrying their answer's ``evidence``) the
+    best proposal of every answer comes first, the most evident answer first, before a second
+    proposal of any answer: the next round must see each competing answer with its best
+    reasoning, not three copies of the leading one (issue 13, defect 6)."""
+    if not by_answer:
         ranked = sorted(proposals, key=lambda p: (-p["support"], p["agent"]))
     else:
-        by_answer = sorted(
+        ordered = sorted(
             proposals,
-            key=lambda p: (-evidence.get(_answer_key(p), 0.0), _answer_key(p), -p["support"]),
+            key=lambda p: (-p.get("evidence", 0.0), _answer_key(p), -p["support"]),
         )
         repeats: dict[str, int] = {}
         place: list[tuple[int, int]] = []
-        for position, item in enumerate(by_answer):
+        for position, item in enumerate(ordered):
             key = _answer_key(item)
             place.append((repeats.get(key, 0), position))
             repeats[key] = repeats.get(key, 0) + 1
-        ranked = [by_answer[position] for _, position in sorted(place)]
+        ranked = [ordered[position] for _, position in sorted(place)]
     return [
         {**p, "weight": 1.0, "reasoning": truncate_tokens(p["reasoning"], reasoning_budget)}
         for p in ranked[:keep_top_k]
@@ -100,7 +102,7 @@ def admit(
 
 
 def _answer_key(item: MemoryItem) -> str:
-    """The key of an item's answer in the vote's evidence (``ballot.answer_clusters``)."""
+    """An item's answer, as ``ballot.answer_clusters`` groups them (no answer: its own)."""
     return item["answer"] or item["agent"]
 
 
@@ -114,17 +116,17 @@ def gate(
     keep_top_k: int,
     reasoning_budget: int,
     state_token_budget: int,
-    evidence: Mapping[str, float] | None = None,
+    by_answer: bool = False,
 ) -> Gated:
-    """One step of the gate: the new memory and its rendered brief, both bounded. With
-    ``evidence`` (the vote over answers) the round's admission order stands ahead of older
-    items, so a cut to the token budget drops repeats and old rounds first."""
+    """One step of the gate: the new memory and its rendered brief, both bounded. Under the
+    vote over answers (``by_answer``) the round's admission order stands ahead of older items,
+    so a cut to the token budget drops repeats and old rounds first."""
     older = [item for item in memory if item["round"] < now]
     items = decay(older, now=now, gamma=gamma, floor=floor)
     admitted = admit(
-        proposals, keep_top_k=keep_top_k, reasoning_budget=reasoning_budget, evidence=evidence
+        proposals, keep_top_k=keep_top_k, reasoning_budget=reasoning_budget, by_answer=by_answer
     )
-    if evidence is None:
+    if not by_answer:
         items += admitted
         items.sort(key=lambda i: (-i["weight"], -i["support"], i["round"], i["agent"]))
     else:
@@ -157,18 +159,28 @@ def memory_entries(
     proposals: Sequence[Proposal],
     supports: Mapping[str, float],
     view: Callable[[Proposal], str],
+    *,
+    answer_view: Callable[[str], str] = str,
+    evidence: Mapping[str, float] | None = None,
 ) -> list[MemoryItem]:
     """The round's usable, scored proposals as they enter the gate, each shown through
-    ``view`` (the masked peer view), so the memory holds nothing a peer may not see."""
-    return [
-        {
+    ``view`` (the masked peer view) and its answer through ``answer_view`` (redacted), so the
+    memory holds nothing a peer may not see (issue 16: an id in an answer, such as a code
+    comment naming its author, reached peers through the brief). Under the vote over answers
+    each carries its answer's ``evidence``."""
+    entries: list[MemoryItem] = []
+    for p in proposals:
+        if not p["ok"] or p["agent"] not in supports:
+            continue
+        item: MemoryItem = {
             "round": round_number,
             "agent": p["agent"],
-            "answer": p["answer"] or "",
+            "answer": answer_view(p["answer"]) if p["answer"] else "",
             "reasoning": view(p),
             "support": supports[p["agent"]],
             "weight": 1.0,
         }
-        for p in proposals
-        if p["ok"] and p["agent"] in supports
-    ]
+        if evidence is not None:
+            item["evidence"] = evidence.get(p["answer"] or p["agent"], 0.0)
+        entries.append(item)
+    return entries

@@ -35,7 +35,14 @@ def make_forget_gate(table: Table) -> StateNode:
         if evidence is not None:  # under the vote over answers, every usable one is a solution
             usable = [p["agent"] for p in state["proposals"] if p["ok"]]
             supports = {agent: supports.get(agent, 0.0) for agent in usable}
-        entering = memory_entries(vote["round"], state["proposals"], supports, table.peer_view)
+        entering = memory_entries(
+            vote["round"],
+            state["proposals"],
+            supports,
+            table.peer_view,
+            answer_view=lambda answer: redact(answer, table.identities),
+            evidence=evidence,
+        )
         memory, brief, cut = gate(
             state.get("memory", []),
             entering,
@@ -45,7 +52,7 @@ def make_forget_gate(table: Table) -> StateNode:
             keep_top_k=config.keep_top_k,
             reasoning_budget=config.reasoning_token_budget,
             state_token_budget=config.state_token_budget,
-            evidence=evidence,
+            by_answer=evidence is not None,
         )
         return {"memory": memory, "brief": brief, "brief_cut": cut}
 

@@ -73,17 +73,17 @@ def test_brief_stays_within_budget_for_any_history(sizes, rounds, gamma) -> None
         assert approx_tokens(brief) <= 300
 
 
-def solution(agent: str, answer: str, support: float) -> MemoryItem:
-    return {**item(2, agent, support), "answer": answer}
+def solution(agent: str, answer: str, support: float, evidence: float) -> MemoryItem:
+    return {**item(2, agent, support), "answer": answer, "evidence": evidence}
 
 
 def test_under_the_answer_vote_every_answer_is_kept_before_a_repeat() -> None:
     proposals = [
-        solution("a", "42", 0.9),
-        solution("b", "42", 0.8),
-        solution("c", "42", 0.7),
-        solution("d", "41", -0.5),
-        solution("e", "", 0.0),  # no answer: a cluster of its own, keyed by the agent
+        solution("a", "42", 0.9, 3.0),
+        solution("b", "42", 0.8, 3.0),
+        solution("c", "42", 0.7, 3.0),
+        solution("d", "41", -0.5, 1.0),
+        solution("e", "", 0.0, 1.0),  # no answer: a cluster of its own, keyed by the agent
     ]
     settings = {
         "now": 2,
@@ -95,11 +95,10 @@ def test_under_the_answer_vote_every_answer_is_kept_before_a_repeat() -> None:
     }
     by_support, _, _ = gate([], proposals, **settings)
     assert [m["agent"] for m in by_support] == ["a", "b", "c"]
-    evidence = {"42": 3.0, "41": 1.0, "e": 1.0}
-    by_answer, brief, _ = gate([], proposals, evidence=evidence, **settings)
+    by_answer, brief, _ = gate([], proposals, by_answer=True, **settings)
     assert [m["agent"] for m in by_answer] == ["a", "d", "e"]
     assert brief.index("answer: 42") < brief.index("answer: 41")
     older, _, _ = gate(
-        by_answer, [solution("f", "7", 0.0)], evidence={"7": 1.0}, **{**settings, "now": 3}
+        by_answer, [solution("f", "7", 0.0, 1.0)], by_answer=True, **{**settings, "now": 3}
     )
     assert [m["agent"] for m in older] == ["f", "a", "d", "e"]  # the newest round first

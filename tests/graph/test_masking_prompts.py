@@ -7,7 +7,7 @@ import re
 import pytest
 from panels import panel, reviewed
 
-from nsed_graph import create_nsed_graph
+from nsed_graph import NSEDConfig, create_nsed_graph
 from nsed_graph.testing import candidates_in, constant_judge
 
 TASK = "What is 6 x 7? Answer with a number."
@@ -78,3 +78,16 @@ def test_redaction_replaces_whole_names_only() -> None:
     (review,) = [c for c in models["third"].calls if c.structured]
     assert "the encoder decodes" in review.prompt
     assert "return sorted(xs)" in review.prompt
+
+
+def test_an_agent_id_inside_an_answer_never_reaches_a_peer_through_the_brief() -> None:
+    """Issue 16: the brief redacted the reasoning but not the answer field, so an answer such as
+    a code comment naming its author unmasked it to every proposer of the next round."""
+    signed = {"alpha-seat": "42 by alpha-seat", "bravo-seat": "41", "charlie-seat": "40"}
+    agents, models = panel(signed, dict.fromkeys(IDS, constant_judge({})))
+    config = NSEDConfig(max_rounds=2, min_rounds=2, answer_format="text")
+    out = create_nsed_graph(agents, config).invoke({"task": TASK})
+    assert "by [redacted]" in out["rounds"][0]["brief"]
+    for agent_id, model in models.items():
+        for call in model.calls[1:]:  # the later round's prompts carry the brief
+            assert "alpha-seat" not in call.prompt.replace(agent_id, "")
