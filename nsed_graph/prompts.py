@@ -32,16 +32,24 @@ PROPOSER_SYSTEM = (
 )
 
 REFINE_RULES = (
-    "Other panel members answered this task before. The consensus so far (the competing "
-    "answers with their reasoning) and any critiques of your previous answer are below. Solve "
-    "the task again from the start, step by step: check each competing answer against your "
-    "own work and fix what the critiques found wrong. A reply that only states an answer, "
-    "yours or the leading one, is not accepted."
+    "Other panel members answered this task before. Their answers so far, with their "
+    "reasoning (they may be wrong), and any critiques of your previous answer are below, then "
+    "the task again."
 )
-"""Asks for the re-solve up front. Worded as "verify it", 14 of the first 15 later-round asks
-of the local models got a bare ``ANSWER: X`` (12 output tokens or fewer; the 9 items of
-benchmarks/results/arc-easy-9-sampled-verify-prompt), and each re-ask (``RESOLVE_RULES``) cost
-a second full prompt of 700 to 1,000 tokens."""
+
+RESOLVE_FIRST = (
+    "Solve the task again from the start. Write your reasoning step by step first, checking "
+    "each earlier answer against your own work and fixing what the critiques found wrong; a "
+    "reply that only states an answer, yours or the leading one, is not accepted. Only then "
+    "give the final line."
+)
+"""The later-round ask, after the material and the task, so it is the last thing a small model
+reads. With the material last and the task first, 14 of the first 15 later-round asks of the
+local models got a bare ``ANSWER: X`` (12 output tokens or fewer; the 9 items of
+benchmarks/results/arc-easy-9-sampled-verify-prompt), each re-ask (``RESOLVE_RULES``) cost a
+second full prompt of 700 to 1,000 tokens, and most re-asks were refused as well. Asked this
+way, the 0.5B and the 1.5B re-solved (210 to 300 output tokens) where the old order got
+``ANSWER: A``."""
 
 RESOLVE_RULES = (
     "That only restated an answer. This round needs a full solution: solve the task again from "
@@ -106,10 +114,13 @@ def propose_messages(
     previous_support: float | None = None,
     critiques: Sequence[str] = (),
 ) -> list[BaseMessage]:
-    """The proposer's prompt: the task alone in round 1, with the consensus from round 2 on."""
-    parts = [f"Task:\n{task}"]
-    if brief or previous_answer is not None or critiques:
-        parts.append(REFINE_RULES)
+    """The proposer's prompt: the task alone in round 1; from round 2 on, the consensus, this
+    seat's previous answer and its critiques first, then the task and the ask to re-solve."""
+    later = bool(brief or previous_answer is not None or critiques)
+    if not later:
+        parts = [f"Task:\n{task}", FORMAT_RULES[answer_format]]
+        return [SystemMessage(PROPOSER_SYSTEM), HumanMessage("\n\n".join(parts))]
+    parts = [REFINE_RULES]
     if brief:
         consensus = fence("BRIEF", brief, kind="PEER")
         parts.append(f"Consensus so far (best answers first):\n{consensus}")
@@ -121,7 +132,7 @@ def propose_messages(
     if critiques:
         listed = fence("CRITIQUES", "\n".join(f"- {c}" for c in critiques), kind="PEER")
         parts.append(f"Critiques of your previous answer:\n{listed}")
-    parts.append(FORMAT_RULES[answer_format])
+    parts += [f"Task:\n{task}", f"{RESOLVE_FIRST} {FORMAT_RULES[answer_format]}"]
     return [SystemMessage(PROPOSER_SYSTEM), HumanMessage("\n\n".join(parts))]
 
 

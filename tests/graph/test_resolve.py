@@ -90,15 +90,16 @@ def test_a_round_of_copies_stalls_the_run_with_its_answer_kept_and_no_fault() ->
 
 
 def test_the_first_later_round_ask_already_demands_the_re_solve() -> None:
-    """A model that re-solves only when told to solve again from the start (as the local models
-    did, only when re-asked) now does so at the first ask: one call a seat, no re-ask."""
+    """A model that follows only the last paragraph of a prompt, as the local models did (with
+    the task first and the material last, 14 of 15 later-round asks got a bare answer), now
+    re-solves at the first ask: one call a seat, no re-ask."""
 
     def literal(call: ScriptedCall) -> object:
         if call.structured:
             return review_reply(call.prompt, call.schema, JUDGE)
         if "Your previous answer" not in call.prompt:
             return f"{WORKED}\nANSWER: 41"
-        if "again from the start" in call.prompt.split("Your previous answer")[0]:
+        if "reasoning step by step first" in call.prompt.rstrip().split("\n\n")[-1]:
             return f"{WORKED} Six sevens are 42.\nANSWER: 42"
         return "ANSWER: 41"
 
