@@ -122,6 +122,11 @@ class Agent(BaseModel):
         )
 
 
+def sampled_from(seat_id: str) -> str:
+    """The agent a seat draws from: ``qwen`` for ``qwen@2`` and for ``qwen`` itself."""
+    return seat_id.split(SAMPLE_MARK, 1)[0]
+
+
 def sample_seats(
     agents: Sequence[Agent], *, temperature: float | None, cap: int | None = None
 ) -> list[Agent]:
@@ -180,10 +185,14 @@ def index_agents(agents: Iterable[Agent]) -> dict[str, Agent]:
             )
         twin = next((i for i in by_id if i.casefold() == agent.id.casefold()), None)
         if twin is not None:
-            same = "duplicate agent id" if twin == agent.id else "agent ids differing only by case:"
+            clash = (
+                f"duplicate agent id {twin!r}"
+                if twin == agent.id
+                else f"agent ids differing only by case: {twin!r} and {agent.id!r}"
+            )
             raise ValueError(
-                f"agents: {same} {twin!r} and {agent.id!r}; ids must be unique ignoring case "
-                "(they name telemetry entries and files on case-insensitive file systems)"
+                f"agents: {clash}; ids must be unique ignoring case (they name telemetry "
+                "entries and files on case-insensitive file systems)"
             )
         by_id[agent.id] = agent
     if sum(1 for a in agents if not a.excluded) < 2:

@@ -94,7 +94,9 @@ class AgentSpec(BaseModel):
     embedded models apart.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, hide_input_in_errors=True, allow_inf_nan=False
+    )
 
     id: str | None = None
     local: str | None = None
@@ -113,7 +115,7 @@ class AgentSpec(BaseModel):
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     seed: int | None = None
     max_tokens: int | None = Field(default=None, gt=0)
-    timeout_s: float | None = Field(default=None, gt=0.0)
+    timeout_s: float | None = Field(default=None, gt=0.0, le=3600.0)
     max_retries: int = Field(default=0, ge=0, le=10)
     """The client's own retries: none by default, since the library retries (``NSEDConfig.
     max_retries``) and records every attempt; a client retrying underneath would send requests
@@ -207,7 +209,9 @@ class AgentSpec(BaseModel):
 class EnsembleSpec(BaseModel):
     """A validated ensemble file: at least two agents with unique ids."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, hide_input_in_errors=True, allow_inf_nan=False
+    )
 
     description: str | None = None
     agents: list[AgentSpec] = Field(min_length=2)
@@ -335,7 +339,7 @@ def _location(loc: tuple[int | str, ...], data: Any) -> str:
             text += f"[{part}]"
             node = node[part] if isinstance(node, list) and part < len(node) else None
             name = (node.get("id") or node.get("local")) if isinstance(node, Mapping) else None
-            if isinstance(name, str) and _plain(name):  # a bad id is never echoed
+            if isinstance(name, str) and _plain(name):  # a bad id, or a key, is never echoed
                 text += f" (id {name!r})"
         else:
             text += f".{part}" if text else str(part)
@@ -348,7 +352,7 @@ def _plain(name: str) -> bool:
         check_agent_id(name)
     except ValueError:
         return False
-    return True
+    return not looks_like_secret(name)
 
 
 def _describe(error: Mapping[str, Any], data: Any) -> str:

@@ -39,7 +39,7 @@ def load_history(config: NSEDConfig) -> dict[str, Any]:
     if config.telemetry_file:
         try:
             return load_telemetry(Path(config.telemetry_file))
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
             _warn(f"cannot be read ({error}); this run starts with no history", config)
     return {}
 

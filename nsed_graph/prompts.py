@@ -40,8 +40,8 @@ REFINE_RULES = (
 RESOLVE_FIRST = (
     "Solve the task again from the start. Write your reasoning step by step first, checking "
     "each earlier answer against your own work and fixing what the critiques found wrong; a "
-    "reply that only states an answer, yours or the leading one, is not accepted. Only then "
-    "give the final line."
+    "reply that only states an answer, yours or the leading one, adds nothing. Only then give "
+    "the final line."
 )
 """The later-round ask, after the material and the task, so it is the last thing a small model
 reads. With the material last and the task first, 14 of the first 15 later-round asks of the

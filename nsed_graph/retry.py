@@ -88,8 +88,10 @@ def _header_seconds(headers: Any) -> float | None:
         pass
     try:
         when = parsedate_to_datetime(str(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
+    if when.tzinfo is None:  # "-0000" and zone-less dates parse naive: HTTP dates are UTC
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 

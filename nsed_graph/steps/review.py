@@ -17,6 +17,7 @@ from typing import Any
 from langchain_core.runnables import RunnableLambda
 from langgraph.types import Send
 
+from nsed_graph.agents import sampled_from
 from nsed_graph.broker.model import REVIEWING
 from nsed_graph.calls import CallFailure, CallLog, Job, Reply, Request, call_all, call_one
 from nsed_graph.config import NSEDConfig
@@ -65,14 +66,27 @@ def measured_worths(config: NSEDConfig, state: NSEDState, reviewers: list[str]) 
     )
 
 
+def candidates_for(reviewer: str, proposals: list[Proposal]) -> list[Proposal]:
+    """What a reviewer scores: every usable proposal but its own and its siblings' (the other
+    samples of its model). A model's review of its own draw is self-preference, not an
+    independent judgement, and a table of samples would mostly review itself."""
+    own = sampled_from(reviewer)
+    return [p for p in proposals if sampled_from(p["agent"]) != own]
+
+
 def reviews_skipped(config: NSEDConfig, state: NSEDState) -> bool:
-    """Whether the round goes to its vote without reviews because none could count
-    (``skip_uncounted_reviews``, ``protocol.ballot.reviews_can_count``)."""
+    """Whether the round goes to its vote without reviews: none could count
+    (``skip_uncounted_reviews``, ``protocol.ballot.reviews_can_count``), or no reviewer has a
+    candidate left once its own model's samples are set aside (a table of one model's
+    samples)."""
+    usable = [p for p in state["proposals"] if p["ok"]]
+    reviewers = [seat["agent"] for seat in state["seats"] if seat["role"] in REVIEWING]
+    if not any(candidates_for(reviewer, usable) for reviewer in reviewers):
+        return True
     if not config.skip_uncounted_reviews:
         return False
     worths = None
     if config.reviewer_weighting == "worth":
-        reviewers = [seat["agent"] for seat in state["seats"] if seat["role"] in REVIEWING]
         worths = measured_worths(config, state, reviewers)
     return not reviews_can_count(
         vote_unit=config.vote_unit, review_weight=config.review_weight, worths=worths
@@ -90,19 +104,20 @@ def send_reviews(table: Table, state: NSEDState) -> list[Send] | str:
         return "vote"
     if reviews_skipped(table.config, state):
         return "vote"
-    return [
-        Send(
-            "review",
-            {
-                "agent": seat["agent"],
-                "round": state["round"],
-                "task": state["task"],
-                "proposals": usable,
-            },
-        )
-        for seat in state["seats"]
-        if seat["role"] in REVIEWING
-    ]
+    sends = []
+    for seat in state["seats"]:
+        candidates = candidates_for(seat["agent"], usable)
+        if seat["role"] not in REVIEWING or not candidates:
+            continue
+        own = [p for p in usable if p["agent"] == seat["agent"]]  # the anchor of a reasoned review
+        task: ReviewTask = {
+            "agent": seat["agent"],
+            "round": state["round"],
+            "task": state["task"],
+            "proposals": [*own, *candidates],
+        }
+        sends.append(Send("review", task))
+    return sends
 
 
 def review_job(

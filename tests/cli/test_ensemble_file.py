@@ -258,6 +258,12 @@ def test_a_key_pasted_as_an_id_or_into_a_broken_line_is_never_echoed(tmp_path: P
     assert "<unicode string>" not in str(caught.value)
 
 
+def test_infinite_numbers_and_endless_timeouts_are_refused_in_the_file() -> None:
+    for field, value in (("timeout_s", float("inf")), ("timeout_s", 1e10), ("cost", float("nan"))):
+        message = _error(_with_agents({**REMOTE, field: value}, {"local": "smollm2-135m"}))
+        assert f"agents[0] (id 'gpt').{field}" in message
+
+
 def test_a_file_that_is_not_utf8_says_so(tmp_path: Path) -> None:
     latin = tmp_path / "ensemble.yaml"
     latin.write_bytes("agents:\n  - id: caf\xe9\n".encode("latin-1"))

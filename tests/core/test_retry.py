@@ -56,6 +56,7 @@ def test_the_status_and_retry_after_are_read_from_the_providers_error() -> None:
     assert retry_after_of(rate_limit({"Retry-After": "7"})) == 7.0
     assert retry_after_of(rate_limit({"retry-after-ms": "250"})) == 0.25
     assert retry_after_of(rate_limit({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0.0
+    assert retry_after_of(rate_limit({"Retry-After": "Wed, 21 Oct 2015 07:28:00 -0000"})) == 0.0
     assert retry_after_of(rate_limit({"Retry-After": "soon"})) is None
     assert retry_after_of(rate_limit({})) is None
     assert status_of(RuntimeError("boom")) is None

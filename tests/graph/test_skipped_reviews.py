@@ -89,3 +89,16 @@ def test_a_later_round_sees_every_competing_answer_of_an_unreviewed_round() -> N
     later = [c for c in models["a"].calls if not c.structured][1]
     assert "answer: 42" in later.prompt
     assert "answer: 41" in later.prompt
+
+
+def test_a_model_never_reviews_its_own_samples() -> None:
+    """Sibling samples are one model: its review of its own draw is self-preference, not an
+    independent judgement (issue 13)."""
+    judge = constant_judge({"42": 50, "41": -50})
+    (sampled,), _ = panel({"m": "42"}, {"m": judge})
+    others, _ = panel({"o": "41"}, {"o": judge})
+    agents = [sampled.model_copy(update={"samples": 2, "sample_temperature": 0.7}), *others]
+    out = create_nsed_graph(agents, NSEDConfig(max_rounds=1, min_rounds=1, review_weight=1.0))
+    record = out.invoke({"task": TASK})["rounds"][0]
+    scored = {r["reviewer"]: sorted(r["scores"]) for r in record["reviews"]}
+    assert scored == {"m": ["o"], "m@2": ["o"], "o": ["m", "m@2"]}

@@ -22,8 +22,15 @@ def run(telemetry_file: Path) -> dict:
 
 @pytest.mark.parametrize(
     "content",
-    [b"{not json", b'{"version": 99, "agents": {}}', b'["a list"]', "caf\xe9".encode("latin-1")],
-    ids=["corrupt", "foreign-version", "foreign-shape", "not-utf8"],
+    [
+        b"{not json",
+        b'{"version": 99, "agents": {}}',
+        b'["a list"]',
+        "caf\xe9".encode("latin-1"),
+        b'{"version": 1, "agents": {"a": 5}}',
+        b'{"version": 1, "agents": {"a": {"calls": "x"}}}',
+    ],
+    ids=["corrupt", "foreign-version", "foreign-shape", "not-utf8", "bad-record", "bad-count"],
 )
 def test_an_unreadable_file_is_no_history(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "telemetry.json"
