@@ -63,9 +63,18 @@ LOCAL_API_KEY = "not-needed"
 """What local servers (and keyless endpoints such as Ollama) receive: they ignore it, but the
 OpenAI client insists on some key."""
 LOCAL_TAG = "local"
-LOCAL_TIMEOUT_S = 300.0
+LOCAL_TIMEOUT_S = 600.0
 """Local calls are slow on CPU (an 800-token prompt costs the 1.5B ~23 s before its first
-token); this bounds a hung server without cutting off a slow answer."""
+token), and three samples of one model share its server's two slots, so a call may wait for
+another; this bounds a hung server without cutting off a slow or queued answer (a seat whose
+every call timed out sits out the rest of the run)."""
+SAMPLED_LOCAL_MODEL = "qwen2.5-coder-1.5b"
+"""The member of the embedded default seated as samples: the only one with real skill."""
+LOCAL_SAMPLES = 3
+"""Seats of ``SAMPLED_LOCAL_MODEL`` per round (issue 13, defect 8: seats are samples)."""
+LOCAL_SAMPLE_TEMPERATURE = 0.8
+"""Temperature of those samples: llama.cpp's own default, at which the sampled ARC-Easy run
+drew them, since samples at the ensemble's temperature 0 would be one answer three times."""
 LOCAL_TEMPERATURE = 0.0
 """Temperature of every call the embedded default ensemble makes (``nsed ask``, with or without
 ``--fast``). Zero, so that the main job behaves the same from run to run: llama.cpp (xllamacpp)
@@ -431,10 +440,18 @@ def default_local_ensemble(*, fast: bool = False, explicit_sampling: bool = True
     setting existed were sampled.
     """
     ids = FAST_ENSEMBLE if fast else DEFAULT_ENSEMBLE
-    spec = EnsembleSpec(
-        description="embedded local models served over loopback",
-        agents=[AgentSpec(local=model_id, timeout_s=LOCAL_TIMEOUT_S) for model_id in ids],
-    )
+    agents = [
+        AgentSpec(local=model_id, timeout_s=LOCAL_TIMEOUT_S)
+        if model_id != SAMPLED_LOCAL_MODEL
+        else AgentSpec(
+            local=model_id,
+            timeout_s=LOCAL_TIMEOUT_S,
+            samples=LOCAL_SAMPLES,
+            sample_temperature=LOCAL_SAMPLE_TEMPERATURE,
+        )
+        for model_id in ids
+    ]
+    spec = EnsembleSpec(description="embedded local models served over loopback", agents=agents)
     return spec.with_sampling(LOCAL_TEMPERATURE, LOCAL_SEED) if explicit_sampling else spec
 
 

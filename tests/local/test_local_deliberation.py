@@ -32,6 +32,7 @@ CONFIG = NSEDConfig(
     proposal_max_tokens=160,
     critique_max_chars=160,
     unanimous_exit=False,  # the tier checks the review and later-round paths on real calls
+    skip_uncounted_reviews=False,  # so reviews run although at review_weight 0 they cannot count
 )
 
 
@@ -124,5 +125,7 @@ def test_three_model_round_with_the_1_5b() -> None:
         agents = default_local_ensemble().build_agents(group.base_urls)
         config = CONFIG.model_copy(update={"max_rounds": 1, "min_rounds": 1})
         out = create_nsed_graph(agents, config).invoke({"task": TASK})
-    assert {p["agent"] for p in out["rounds"][0]["proposals"]} == {SMALL, QWEN, LARGE}
+    seats = {SMALL, QWEN, LARGE, f"{LARGE}@2", f"{LARGE}@3"}  # the 1.5B sits as three samples
+    assert {p["agent"] for p in out["rounds"][0]["proposals"]} == seats
+    assert len({p["text"] for p in out["rounds"][0]["proposals"] if LARGE in p["agent"]}) > 1
     assert out["answer"] is not None
