@@ -42,9 +42,12 @@ def test_an_unreadable_file_is_no_history(tmp_path: Path, content: bytes) -> Non
 
 
 def test_a_directory_or_an_unwritable_place_keeps_the_answer(tmp_path: Path) -> None:
-    with pytest.warns(RuntimeWarning, match="not kept"):
+    with pytest.warns(RuntimeWarning) as said:
         out = run(tmp_path)  # a directory: unreadable and unwritable
     assert out["answer"] == "42"
+    messages = [str(w.message) for w in said]
+    assert any("starts with no history" in m for m in messages)
+    assert any("not kept" in m for m in messages)
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory", encoding="utf-8")
     with pytest.warns(RuntimeWarning, match="cannot be written"):
