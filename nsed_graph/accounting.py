@@ -3,9 +3,11 @@ observations the broker's telemetry learns from."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from nsed_graph.protocol.stopping import Spent
 from nsed_graph.protocol.voting import sign_agreement
 from nsed_graph.records import CallRecord, Usage, UsageTotals
 
@@ -50,6 +52,17 @@ def _totals(rows: list[UsageTotals]) -> UsageTotals:
 
 def _rounded(row: UsageTotals) -> UsageTotals:
     return {**row, "latency_s": round(row["latency_s"], 4)}
+
+
+def spent_so_far(calls: Iterable[CallRecord], started_at: float | None) -> Spent:
+    """What the run has used: every attempt's tokens and cost, and the seconds since it began."""
+    total = summarize_usage(calls)["total"]
+    now = time.time()
+    return Spent(
+        tokens=int(total["total_tokens"]),
+        cost=float(total["cost"]),
+        seconds=now - (started_at if started_at is not None else now),
+    )
 
 
 def round_observations(

@@ -152,7 +152,7 @@ def stop_reason(history: Sequence[RoundOutcome], config: StopRule, spent: Spent)
         return "converged"
     if config.fatigue is not None and t >= max(1, math.floor(optimal_rounds(config.fatigue) + 0.5)):
         return "fatigue_optimum"
-    return _budget_spent(config, spent)
+    return budget_spent(config, spent)
 
 
 def _converged(history: Sequence[RoundOutcome], config: StopRule) -> bool:
@@ -166,7 +166,9 @@ def _converged(history: Sequence[RoundOutcome], config: StopRule) -> bool:
     )
 
 
-def _budget_spent(config: StopRule, spent: Spent) -> str | None:
+def budget_spent(config: StopRule, spent: Spent) -> str | None:
+    """Which budget ``spent`` has reached, if any: checked after every round, and before a
+    round's review phase, which does not start once a budget is gone."""
     if config.max_total_tokens is not None and spent.tokens >= config.max_total_tokens:
         return "token_budget"
     if config.max_total_cost is not None and spent.cost >= config.max_total_cost:

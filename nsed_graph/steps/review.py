@@ -17,6 +17,7 @@ from typing import Any
 from langchain_core.runnables import RunnableLambda
 from langgraph.types import Send
 
+from nsed_graph.accounting import spent_so_far
 from nsed_graph.agents import sampled_from
 from nsed_graph.broker.model import REVIEWING
 from nsed_graph.calls import CallFailure, CallLog, Job, Reply, Request, call_all, call_one
@@ -29,7 +30,7 @@ from nsed_graph.prompts import (
 )
 from nsed_graph.protocol.ballot import reviewer_worths, reviews_can_count
 from nsed_graph.protocol.masking import assign_labels
-from nsed_graph.protocol.stopping import unanimous
+from nsed_graph.protocol.stopping import budget_spent, unanimous
 from nsed_graph.protocol.verdicts import read_verdicts
 from nsed_graph.records import Proposal, Review, Score
 from nsed_graph.schemas import batch_review_schema, score_schema, scores_by_label
@@ -76,13 +77,17 @@ def candidates_for(reviewer: str, proposals: list[Proposal]) -> list[Proposal]:
 
 def reviews_skipped(config: NSEDConfig, state: NSEDState) -> bool:
     """Whether the round goes to its vote without reviews: none could count
-    (``skip_uncounted_reviews``, ``protocol.ballot.reviews_can_count``), or no reviewer has a
+    (``skip_uncounted_reviews``, ``protocol.ballot.reviews_can_count``), no reviewer has a
     candidate left once its own model's samples are set aside (a table of one model's
-    samples)."""
+    samples), or a budget (``max_total_tokens``, ``max_total_cost``, ``max_seconds``) was
+    already reached by the proposals."""
     usable = [p for p in state["proposals"] if p["ok"]]
     reviewers = [seat["agent"] for seat in state["seats"] if seat["role"] in REVIEWING]
     if not any(candidates_for(reviewer, usable) for reviewer in reviewers):
         return True
+    spent = spent_so_far(state.get("calls") or [], state.get("started_at"))
+    if budget_spent(config.stop_rule(), spent) is not None:
+        return True  # a budget gone in the proposals: no review phase on top (issue 16)
     if not config.skip_uncounted_reviews:
         return False
     worths = None

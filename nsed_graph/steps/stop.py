@@ -19,12 +19,12 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 
-from nsed_graph.accounting import round_observations, summarize_usage
+from nsed_graph.accounting import round_observations, spent_so_far, summarize_usage
 from nsed_graph.broker import add_review_outcomes, update_telemetry
 from nsed_graph.events import emit
 from nsed_graph.persistence import save_history
 from nsed_graph.protocol.answers import answers_equal
-from nsed_graph.protocol.stopping import Spent, final_winner, halt_reason, outcomes, stop_reason
+from nsed_graph.protocol.stopping import final_winner, halt_reason, outcomes, stop_reason
 from nsed_graph.protocol.worth import run_outcomes
 from nsed_graph.records import RoundRecord, Vote
 from nsed_graph.state import NSEDState
@@ -61,11 +61,7 @@ def make_stop(table: Table) -> StateNode:
         record = round_record(state, vote) if vote is not None else None
         rounds = [*state.get("rounds", []), *([record] if record else [])]
         usage = summarize_usage(state.get("calls", []))
-        spent = Spent(
-            tokens=int(usage["total"]["total_tokens"]),
-            cost=float(usage["total"]["cost"]),
-            seconds=time.time() - state.get("started_at", time.time()),
-        )
+        spent = spent_so_far(state.get("calls", []), state.get("started_at"))
         halt = state.get("halt")
         winner = final_winner(rounds)
         usable = [p for p in state.get("proposals", []) if p["ok"]]

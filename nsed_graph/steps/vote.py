@@ -128,7 +128,8 @@ def make_vote(table: Table) -> StateNode:
         proposals, strength, salt = ballot(table, state)
         if config.unanimous_exit and unanimous([p["answer"] for p in proposals]):
             record = unreviewed_vote(table, state, unanimous=True)
-        elif reviews_skipped(config, state):
+        elif not state["reviews"] and reviews_skipped(config, state):
+            # the review step's own decision; reviews made stand, even if a budget is gone now
             record = unreviewed_vote(table, state)
         else:
             outcome = reviewed(state, proposals, strength, salt)

@@ -102,3 +102,17 @@ def test_a_model_never_reviews_its_own_samples() -> None:
     record = out.invoke({"task": TASK})["rounds"][0]
     scored = {r["reviewer"]: sorted(r["scores"]) for r in record["reviews"]}
     assert scored == {"m": ["o"], "m@2": ["o"], "o": ["m", "m@2"]}
+
+
+def test_a_budget_reached_by_the_proposals_starts_no_review_phase() -> None:
+    """Issue 16: max_total_tokens=500 spent 3,404, the review phase running after the
+    proposals had crossed the budget."""
+    agents, models = table()
+    config = NSEDConfig(
+        max_rounds=3, review_weight=2.0, max_total_tokens=10, convergence_threshold=1.0
+    )
+    out = create_nsed_graph(agents, config).invoke({"task": TASK})
+    assert review_calls(models) == 0  # reviews would count, but the budget is gone
+    assert out["stop_reason"] == "token_budget"
+    assert out["answer"] == "42"  # the round's plurality still answers
+    assert len(out["rounds"]) == 1
