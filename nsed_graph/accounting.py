@@ -54,9 +54,9 @@ def _rounded(row: UsageTotals) -> UsageTotals:
     return {**row, "latency_s": round(row["latency_s"], 4)}
 
 
-def spent_so_far(calls: Iterable[CallRecord], started_at: float | None) -> Spent:
-    """What the run has used: every attempt's tokens and cost, and the seconds since it began."""
-    total = summarize_usage(calls)["total"]
+def spent_so_far(total: UsageTotals, started_at: float | None) -> Spent:
+    """What the run has used, from its usage totals (``summarize_usage(...)["total"]``): every
+    attempt's tokens and cost, and the seconds since it began."""
     now = time.time()
     return Spent(
         tokens=int(total["total_tokens"]),

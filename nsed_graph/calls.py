@@ -137,12 +137,11 @@ def call_all(
     times where the failure says a retry can help, after its backoff (``retry.retry_delay``)."""
     results: list[Reply | CallFailure | None] = [None] * len(requests)
     attempts = [0] * len(requests)
-    pending = list(requests)
-    indices = list(range(len(requests)))
-    while indices:
-        outcomes = yield pending
+    pending = list(enumerate(requests))
+    while pending:
+        outcomes = yield [request for _, request in pending]
         retry: list[tuple[int, Request]] = []
-        for index, request, (raw, seconds) in zip(indices, pending, outcomes, strict=True):
+        for (index, request), (raw, seconds) in zip(pending, outcomes, strict=True):
             attempts[index] += 1
             result = interpret(raw, request)
             log.record(request.purpose, attempts[index], seconds, result, raw)
@@ -161,8 +160,7 @@ def call_all(
                 results[index] = result
             else:
                 retry.append((index, replace(request, delay_s=delay)))
-        indices = [index for index, _ in retry]
-        pending = [request for _, request in retry]
+        pending = retry
     return [r for r in results if r is not None]
 
 

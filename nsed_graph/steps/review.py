@@ -17,7 +17,7 @@ from typing import Any
 from langchain_core.runnables import RunnableLambda
 from langgraph.types import Send
 
-from nsed_graph.accounting import spent_so_far
+from nsed_graph.accounting import spent_so_far, summarize_usage
 from nsed_graph.agents import sampled_from
 from nsed_graph.broker.model import REVIEWING
 from nsed_graph.calls import CallFailure, CallLog, Job, Reply, Request, call_all, call_one
@@ -85,7 +85,8 @@ def reviews_skipped(config: NSEDConfig, state: NSEDState) -> bool:
     reviewers = [seat["agent"] for seat in state["seats"] if seat["role"] in REVIEWING]
     if not any(candidates_for(reviewer, usable) for reviewer in reviewers):
         return True
-    spent = spent_so_far(state.get("calls") or [], state.get("started_at"))
+    usage = summarize_usage(state.get("calls") or [])
+    spent = spent_so_far(usage["total"], state.get("started_at"))
     if budget_spent(config.stop_rule(), spent) is not None:
         return True  # a budget gone in the proposals: no review phase on top (issue 16)
     if not config.skip_uncounted_reviews:

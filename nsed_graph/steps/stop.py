@@ -61,7 +61,7 @@ def make_stop(table: Table) -> StateNode:
         record = round_record(state, vote) if vote is not None else None
         rounds = [*state.get("rounds", []), *([record] if record else [])]
         usage = summarize_usage(state.get("calls", []))
-        spent = spent_so_far(state.get("calls", []), state.get("started_at"))
+        spent = spent_so_far(usage["total"], state.get("started_at"))
         halt = state.get("halt")
         winner = final_winner(rounds)
         usable = [p for p in state.get("proposals", []) if p["ok"]]

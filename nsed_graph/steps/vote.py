@@ -40,10 +40,11 @@ def ballot(table: Table, state: NSEDState) -> tuple[list[Proposal], dict[str, fl
     return proposals, strength, f"{state['task']}\0{state['round']}"
 
 
-def unreviewed_vote(table: Table, state: NSEDState, *, unanimous: bool = False) -> Vote:
-    """The round's vote taken without reviews: the plurality of its usable answers."""
+def unreviewed_vote(table: Table, state: NSEDState) -> Vote:
+    """The round's vote taken without reviews: the plurality of its usable answers (what a
+    halted first round answers with, ``steps.stop``)."""
     proposals, strength, salt = ballot(table, state)
-    return unreviewed_record(state["round"], proposals, strength, salt, unanimous=unanimous)
+    return unreviewed_record(state["round"], proposals, strength, salt)
 
 
 def make_vote(table: Table) -> StateNode:
@@ -127,10 +128,10 @@ def make_vote(table: Table) -> StateNode:
         t = state["round"]
         proposals, strength, salt = ballot(table, state)
         if config.unanimous_exit and unanimous([p["answer"] for p in proposals]):
-            record = unreviewed_vote(table, state, unanimous=True)
+            record = unreviewed_record(t, proposals, strength, salt, unanimous=True)
         elif not state["reviews"] and reviews_skipped(config, state):
             # the review step's own decision; reviews made stand, even if a budget is gone now
-            record = unreviewed_vote(table, state)
+            record = unreviewed_record(t, proposals, strength, salt)
         else:
             outcome = reviewed(state, proposals, strength, salt)
             if isinstance(outcome, str):
